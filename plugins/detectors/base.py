@@ -1,0 +1,90 @@
+"""What every text detector shares: input normalisation, padding to the network stride, and
+turning a text-probability map into a binary H x W mask (threshold, then optional dilation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class MaskParams:
+    threshold: float = 0.5  # probability above which a pixel is text
+    dilation: int = 0  # grow the mask by this many pixels (square structuring element)
+
+    def __post_init__(self):
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold = {self.threshold} must lie in [0, 1]")
+        if self.dilation < 0:
+            raise ValueError(f"dilation = {self.dilation} must be >= 0")
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    return F.pad(x, (0, (-w) % multiple, 0, (-h) % multiple), mode="replicate" if min(h, w) > 1 else "constant")
+
+
+def dilate(mask: torch.Tensor, pixels: int) -> torch.Tensor:
+    if pixels <= 0:
+        return mask
+    return F.max_pool2d(mask, kernel_size=2 * pixels + 1, stride=1, padding=pixels)
+
+
+class TextDetector(nn.Module):
+    """Subclasses implement ``text_probability(x_normalised_padded) -> (B,1,h,w) in [0,1]``
+    at any resolution; the base class handles sizes and binarisation."""
+
+    stride = 32
+
+    def __init__(self, mask: MaskParams = MaskParams()):
+        super().__init__()
+        self.mask_params = mask
+
+    def text_probability(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def probability(self, x: torch.Tensor) -> torch.Tensor:
+        """Text probability at the input's full H x W."""
+        h, w = x.shape[-2:]
+        padded = pad_to(normalize(x), self.stride)
+        prob = self.text_probability(padded)
+        full = F.interpolate(prob, size=padded.shape[-2:], mode="bilinear", align_corners=False)
+        return full[..., :h, :w]
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mask = (self.probability(x) > self.mask_params.threshold).to(x.dtype)
+        return dilate(mask, self.mask_params.dilation)
+
+
+def rasterize_rboxes(boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Fill rotated boxes (K, 5: cx, cy, w, h, angle in radians) into a (1, H, W) mask."""
+    mask = torch.zeros(1, height, width, dtype=torch.float32, device=boxes.device)
+    for cx, cy, bw, bh, angle in boxes.tolist():
+        cos, sin = abs(torch.cos(torch.tensor(angle)).item()), abs(torch.sin(torch.tensor(angle)).item())
+        half_w, half_h = (bw * cos + bh * sin) / 2, (bw * sin + bh * cos) / 2
+        x0, x1 = max(int(cx - half_w), 0), min(int(cx + half_w) + 1, width)
+        y0, y1 = max(int(cy - half_h), 0), min(int(cy + half_h) + 1, height)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        ys = torch.arange(y0, y1, device=boxes.device, dtype=torch.float32)[:, None] + 0.5 - cy
+        xs = torch.arange(x0, x1, device=boxes.device, dtype=torch.float32)[None, :] + 0.5 - cx
+        c, s = torch.cos(torch.tensor(angle)), torch.sin(torch.tensor(angle))
+        u, v = xs * c + ys * s, -xs * s + ys * c  # box-aligned coordinates
+        inside = (u.abs() <= bw / 2) & (v.abs() <= bh / 2)
+        mask[0, y0:y1, x0:x1] = torch.maximum(mask[0, y0:y1, x0:x1], inside.float())
+    return mask

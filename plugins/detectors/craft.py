@@ -1,0 +1,122 @@
+"""CRAFT (Baek et al., CVPR 2019): VGG16-BN + U-Net giving region and affinity score maps.
+
+The module layout and names match the official implementation (``basenet.slice1`` ...
+``conv_cls.8``), so the official ``craft_mlt_25k.pth`` loads strictly once its ``module.`` prefix
+is stripped. Outputs are at half the input resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchvision.models import vgg16_bn
+
+import sclc
+from sclc_plugins.detectors.base import MaskParams, TextDetector
+
+
+class VGG16BNBase(nn.Module):
+    """VGG16-BN split where the official CRAFT splits it, plus the fc6/fc7 convolutions."""
+
+    def __init__(self):
+        super().__init__()
+        features = vgg16_bn(weights=None).features
+        bounds = ((0, 12), (12, 19), (19, 29), (29, 39))
+        for number, (start, stop) in enumerate(bounds, start=1):
+            stage = nn.Sequential()
+            for index in range(start, stop):
+                stage.add_module(str(index), features[index])
+            setattr(self, f"slice{number}", stage)
+        self.slice5 = nn.Sequential(
+            nn.MaxPool2d(kernel_size=3, stride=1, padding=1),
+            nn.Conv2d(512, 1024, kernel_size=3, padding=6, dilation=6),
+            nn.Conv2d(1024, 1024, kernel_size=1),
+        )
+
+    def forward(self, x):
+        relu2_2 = self.slice1(x)
+        relu3_2 = self.slice2(relu2_2)
+        relu4_3 = self.slice3(relu3_2)
+        relu5_3 = self.slice4(relu4_3)
+        fc7 = self.slice5(relu5_3)
+        return fc7, relu5_3, relu4_3, relu3_2, relu2_2
+
+
+class DoubleConv(nn.Module):
+    def __init__(self, in_ch: int, mid_ch: int, out_ch: int):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(in_ch + mid_ch, mid_ch, kernel_size=1), nn.BatchNorm2d(mid_ch), nn.ReLU(inplace=True),
+            nn.Conv2d(mid_ch, out_ch, kernel_size=3, padding=1), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class CRAFTNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.basenet = VGG16BNBase()
+        self.upconv1 = DoubleConv(1024, 512, 256)
+        self.upconv2 = DoubleConv(512, 256, 128)
+        self.upconv3 = DoubleConv(256, 128, 64)
+        self.upconv4 = DoubleConv(128, 64, 32)
+        self.conv_cls = nn.Sequential(
+            nn.Conv2d(32, 32, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(32, 32, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(32, 16, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(16, 16, kernel_size=1), nn.ReLU(inplace=True),
+            nn.Conv2d(16, 2, kernel_size=1),
+        )
+
+    def forward(self, x):
+        """-> (B, H/2, W/2, 2) region/affinity scores (as the official code) and U-Net features."""
+        sources = self.basenet(x)
+        y = self.upconv1(torch.cat([sources[0], sources[1]], dim=1))
+        for up, skip in ((self.upconv2, sources[2]), (self.upconv3, sources[3]), (self.upconv4, sources[4])):
+            y = F.interpolate(y, size=skip.shape[2:], mode="bilinear", align_corners=False)
+            y = up(torch.cat([y, skip], dim=1))
+        return self.conv_cls(y).permute(0, 2, 3, 1), y
+
+
+@dataclass(frozen=True)
+class CRAFTParams(MaskParams):
+    threshold: float = 0.4  # official low_text
+    link_threshold: float = 0.4  # official link_threshold on the affinity map
+    weights: str = ""  # path to a state dict; empty -> random init (see issue on shipped weights)
+
+
+class CRAFT(TextDetector):
+    def __init__(self, params: CRAFTParams = CRAFTParams()):
+        super().__init__(params)
+        self.net = CRAFTNet()
+        if params.weights:
+            self.load_official(params.weights)
+        self.eval()
+
+    def load_official(self, path: str) -> None:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+        self.net.load_state_dict(state, strict=True)
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 2, H/2, W/2) region and affinity scores of a normalised, padded input."""
+        return self.net(x)[0].permute(0, 3, 1, 2)
+
+    def text_probability(self, x):
+        region, affinity = self.scores(x).unbind(dim=1)
+        # Text where the region score passes low_text or the affinity passes link_threshold;
+        # rescale the affinity so both share the single mask threshold.
+        scale = self.mask_params.threshold / max(self.mask_params.link_threshold, 1e-6)
+        return torch.maximum(region, affinity * scale).clamp(0, 1).unsqueeze(1)
+
+
+@sclc.hookimpl
+def sclc_register_text_priors(register):
+    register("craft", lambda params: CRAFT(params), params=CRAFTParams,
+             summary="CRAFT: VGG16-BN U-Net region/affinity maps (official layout)",
+             reference="Baek et al., CVPR 2019; paper Table 5")

@@ -1,0 +1,1 @@
+"""Shared building blocks used by several first-party components (not registered themselves)."""

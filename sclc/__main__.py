@@ -1,0 +1,3 @@
+from sclc.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""The assembled codec: a backbone plus external prior guidance (EPG), as one CompressAI model.
+
+EPG (paper eq. 6): g' = (M + e) * g / (e + 1), where g is the structural prior map and M the
+binary text mask. Text detectors are held outside the module tree: their weights are not codec
+weights and stay out of the codec's state dict and parameter count.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from compressai.models import CompressionModel
+
+STRIDE = 64  # total down-sampling of WACNN-style models (y at /16, z at /64)
+
+
+def epg_combine(structure: torch.Tensor, text_mask: torch.Tensor, epsilon: float) -> torch.Tensor:
+    return (text_mask + epsilon) * structure / (epsilon + 1)
+
+
+def pad_to_stride(x: torch.Tensor, stride: int = STRIDE, mode: str = "replicate") -> torch.Tensor:
+    h, w = x.shape[-2:]
+    pad = (0, (-w) % stride, 0, (-h) % stride)
+    if not any(pad):
+        return x
+    if mode == "replicate" and (pad[1] >= w or pad[3] >= h):
+        mode = "constant"  # replicate needs the pad narrower than the image on old torch versions
+    return F.pad(x, pad, mode=mode)
+
+
+class PriorGuidedCodec(CompressionModel):
+    def __init__(self, backbone: nn.Module, structural_prior: nn.Module, text_prior: nn.Module,
+                 epsilon: float, conditioned: bool, spec=None):
+        super().__init__()
+        self.backbone = backbone
+        self.structural_prior = structural_prior
+        self._text_prior = (text_prior,)  # a tuple hides it from nn.Module registration
+        self.epsilon = epsilon
+        self.conditioned = conditioned
+        self.spec = spec
+
+    @property
+    def text_prior(self) -> nn.Module:
+        return self._text_prior[0]
+
+    def text_mask(self, x: torch.Tensor) -> torch.Tensor:
+        return self.text_prior(x)
+
+    def prior_map(self, x: torch.Tensor, text_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """g' for an image; ``text_mask`` overrides the text prior (e.g. ground-truth boxes)."""
+        mask = self.text_mask(x) if text_mask is None else text_mask
+        return epg_combine(self.structural_prior(x), mask.to(x.dtype), self.epsilon)
+
+    def _padded_prior(self, x_padded: torch.Tensor, text_mask: torch.Tensor | None):
+        if not self.conditioned:
+            return None
+        if text_mask is not None:
+            text_mask = pad_to_stride(text_mask, mode="constant")
+        return self.prior_map(x_padded, text_mask)
+
+    def _run(self, method, x_padded, prior):
+        return method(x_padded, prior) if self.conditioned else method(x_padded)
+
+    def forward(self, x: torch.Tensor, text_mask: torch.Tensor | None = None) -> dict:
+        h, w = x.shape[-2:]
+        padded = pad_to_stride(x)
+        out = self._run(self.backbone, padded, self._padded_prior(padded, text_mask))
+        out["x_hat"] = out["x_hat"][..., :h, :w]
+        return out
+
+    @torch.no_grad()
+    def compress(self, x: torch.Tensor, text_mask: torch.Tensor | None = None) -> dict:
+        padded = pad_to_stride(x)
+        out = self._run(self.backbone.compress, padded, self._padded_prior(padded, text_mask))
+        out["size"] = tuple(x.shape[-2:])
+        return out
+
+    @torch.no_grad()
+    def decompress(self, strings, shape, size=None, **kwargs) -> dict:
+        """Decode from the bitstream alone: no image, mask or prior is needed (paper sec. 3.1)."""
+        out = self.backbone.decompress(strings, shape, **kwargs)
+        if size is not None:
+            out["x_hat"] = out["x_hat"][..., : size[0], : size[1]]
+        return out
+
+
+# Parameter groups reported by `sclc build`, by attribute-name prefix of the backbone.
+_PARTS = (
+    ("g_a", "g_a"), ("g_s", "g_s"), ("h_a", "h_a"), ("h_s", "h_s"), ("h_mean_s", "h_s"),
+    ("h_scale_s", "h_s"), ("cc_", "entropy"), ("lrp_", "entropy"), ("entropy_bottleneck", "entropy"),
+    ("gaussian_conditional", "entropy"), ("context_prediction", "entropy"), ("entropy_parameters", "entropy"),
+    ("prior_", "prior branch"), ("cond_", "prior branch"),
+)
+
+
+def parameter_counts(model: PriorGuidedCodec) -> dict[str, int]:
+    counts = {"g_a": 0, "g_s": 0, "h_a": 0, "h_s": 0, "entropy": 0, "prior branch": 0, "other": 0}
+    for name, param in model.backbone.named_parameters():
+        part = next((p for prefix, p in _PARTS if name.startswith(prefix)), "other")
+        counts[part] += param.numel()
+    counts["prior branch"] += sum(p.numel() for p in model.structural_prior.parameters())
+    counts["total"] = sum(counts.values())
+    counts["text detector (not in codec)"] = sum(p.numel() for p in model.text_prior.parameters())
+    return counts

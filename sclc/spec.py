@@ -1,0 +1,257 @@
+"""The spec: a TOML file validated once, at the edge, into typed objects.
+
+Layout (every table optional except ``[backbone]``'s ``name``)::
+
+    name = "paper-full"
+    seed = 0
+    [backbone]          name = "wacnn", then the backbone's own keys (N, M, ...)
+    [structural_prior]  name = "laplacian" | "sobel" | "uniform" | ...
+    [text_prior]        name = "craft" | "east" | "rrd" | "none" | ..., then detector keys
+    [epg]               epsilon = 1.0   (paper eq. 6)
+    [block]             name = "nesft" | "sft_cb" | "none", sites = ["g_a", "h_a", "g_s"], ...
+    [loss]              name = "mse" | "wmse" | "ms-ssim", lmbda = 0.0067
+    [train]             see TrainSpec
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sclc.errors import SpecError, UnknownComponentError
+from sclc.registry import Registry, default_registry
+from sclc.schema import Locator, from_table, to_table
+
+SITES = ("g_a", "h_a", "g_s")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A component picked by name, with its validated parameters."""
+
+    name: str
+    params: Any = None
+
+    def to_table(self) -> dict:
+        table = {"name": self.name}
+        if self.params is not None:
+            table.update(to_table(self.params))
+        return table
+
+
+@dataclass(frozen=True)
+class EPGSpec:
+    epsilon: float = 1.0  # the paper leaves e unstated; 1.0 halves the prior outside text
+
+    def __post_init__(self):
+        if self.epsilon <= 0:
+            raise ValueError(f"epsilon = {self.epsilon} must be > 0")
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    data: str | None = None  # image folder; none -> the synthetic screen-content generator
+    crop: int = 256
+    batch_size: int = 8
+    lr: float = 1e-4
+    aux_lr: float = 1e-3
+    max_iters: int = 500_000
+    val_interval: int = 5_000
+    checkpoint_interval: int = 5_000
+    clip_grad: float = 1.0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    init_from: str | None = None
+
+    def __post_init__(self):
+        for key in ("crop", "batch_size", "max_iters", "val_interval", "checkpoint_interval"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} = {getattr(self, key)} must be >= 1")
+
+
+@dataclass(frozen=True)
+class Spec:
+    backbone: Choice
+    name: str = "unnamed"
+    seed: int = 0
+    structural_prior: Choice = Choice("laplacian")
+    text_prior: Choice = Choice("none")
+    epg: EPGSpec = EPGSpec()
+    block: Choice = Choice("none")
+    sites: tuple[str, ...] = SITES
+    loss: Choice = Choice("mse")
+    lmbda: float = 0.0067
+    train: TrainSpec = field(default_factory=TrainSpec)
+
+    @property
+    def conditioned(self) -> bool:
+        return self.block.name != "none" and bool(self.sites)
+
+    def to_dict(self) -> dict:
+        """Canonical plain data (defaults filled in); ``parse_spec`` of it gives an equal Spec."""
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "backbone": self.backbone.to_table(),
+            "structural_prior": self.structural_prior.to_table(),
+            "text_prior": self.text_prior.to_table(),
+            "epg": to_table(self.epg),
+            "block": {**self.block.to_table(), "sites": list(self.sites)},
+            "loss": {**self.loss.to_table(), "lmbda": self.lmbda},
+            "train": to_table(self.train),
+        }
+
+
+# Table name -> (component kind, keys the framework owns, default component name)
+_COMPONENT_TABLES = {
+    "backbone": ("backbone", ("name",), None),
+    "structural_prior": ("prior", ("name",), "laplacian"),
+    "text_prior": ("text_prior", ("name",), "none"),
+    "block": ("block", ("name", "sites"), "none"),
+    "loss": ("loss", ("name", "lmbda"), "mse"),
+}
+_TOP_KEYS = {"name": str, "seed": int}
+
+
+def _choice(table_name: str, table: Any, registry: Registry, locator: Locator) -> Choice:
+    kind, own_keys, default = _COMPONENT_TABLES[table_name]
+    path = (table_name,)
+    if not isinstance(table, dict):
+        raise SpecError(f"{locator.where(())}: '{table_name}' must be a table, got {table!r}")
+    name = table.get("name", default)
+    if name is None:
+        raise SpecError(f"{locator.where(path)}: [{table_name}] is missing required key 'name'")
+    if not isinstance(name, str):
+        raise SpecError(f"{locator.where(path, 'name')}: [{table_name}] name = {name!r} must be a string")
+    try:
+        component = registry.get(kind, name)
+    except UnknownComponentError as exc:
+        raise UnknownComponentError(f"{locator.where(path, 'name')}: {exc}") from None
+    params_table = {k: v for k, v in table.items() if k not in own_keys}
+    if component.params is None:
+        if params_table:
+            key = next(iter(params_table))
+            raise SpecError(f"{locator.where(path, key)}: unknown key '{key}' in [{table_name}]"
+                            f" — {kind} '{name}' takes no parameters")
+        return Choice(name)
+    params = from_table(component.params, params_table, path=path, locator=locator,
+                        label=f"{kind} '{name}'")
+    return Choice(name, params)
+
+
+def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
+               source: str = "<spec>") -> Spec:
+    """Validate plain spec data (as loaded from TOML) into a :class:`Spec`."""
+    registry = registry or default_registry()
+    locator = Locator(text, source)
+    known = set(_TOP_KEYS) | set(_COMPONENT_TABLES) | {"epg", "train"}
+    for key, value in data.items():
+        if key not in known:
+            raise SpecError(f"{locator.where((), key)}: unknown top-level key '{key}'"
+                            f" — valid keys: {', '.join(sorted(known))}")
+        if key in _TOP_KEYS and not isinstance(value, _TOP_KEYS[key]):
+            raise SpecError(f"{locator.where((), key)}: {key} = {value!r} must be {_TOP_KEYS[key].__name__}")
+    if "backbone" not in data:
+        raise SpecError(f"{source}: the spec needs a [backbone] table with a name"
+                        f" — registered backbones: {', '.join(registry.names('backbone'))}")
+    choices = {t: _choice(t, data.get(t, {}), registry, locator) for t in _COMPONENT_TABLES}
+    block_table = data.get("block", {})
+    sites = from_table(_Sites, {k: v for k, v in block_table.items() if k == "sites"},
+                       path=("block",), locator=locator).sites
+    loss_table = data.get("loss", {})
+    lmbda = from_table(_Lambda, {k: v for k, v in loss_table.items() if k == "lmbda"},
+                       path=("loss",), locator=locator).lmbda
+    spec = Spec(
+        name=data.get("name", "unnamed"),
+        seed=data.get("seed", 0),
+        epg=from_table(EPGSpec, data.get("epg", {}), path=("epg",), locator=locator),
+        train=from_table(TrainSpec, data.get("train", {}), path=("train",), locator=locator),
+        sites=sites,
+        lmbda=lmbda,
+        **choices,
+    )
+    backbone = registry.get("backbone", spec.backbone.name)
+    supported = tuple(backbone.extra.get("sites", ()))
+    if spec.conditioned:
+        bad = [s for s in spec.sites if s not in supported]
+        if bad:
+            raise SpecError(
+                f"{locator.where(('block',), 'sites')}: backbone '{spec.backbone.name}' has no "
+                f"injection site {', '.join(map(repr, bad))} — its sites: {', '.join(supported) or '(none)'}")
+    return spec
+
+
+@dataclass(frozen=True)
+class _Sites:
+    sites: tuple[Literal["g_a", "h_a", "g_s"], ...] = SITES
+
+    def __post_init__(self):
+        if len(set(self.sites)) != len(self.sites):
+            raise ValueError(f"sites {list(self.sites)} lists a site twice")
+
+
+@dataclass(frozen=True)
+class _Lambda:
+    lmbda: float = 0.0067
+
+    def __post_init__(self):
+        if self.lmbda <= 0:
+            raise ValueError(f"lmbda = {self.lmbda} must be > 0")
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``"backbone.N=64"`` -> (["backbone", "N"], 64); the value is read as TOML, else as a string."""
+    if "=" not in item:
+        raise SpecError(f"--set {item!r}: expected KEY=VALUE, e.g. backbone.N=64")
+    key, raw = item.split("=", 1)
+    path = [p.strip() for p in key.strip().split(".")]
+    if not all(path):
+        raise SpecError(f"--set {item!r}: empty key part")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return path, value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    data = _deep_copy(data)
+    for item in overrides:
+        path, value = parse_override(item)
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise SpecError(f"--set {item!r}: '{part}' is not a table")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(v) for v in data]
+    return data
+
+
+def load_spec(path: str | Path, overrides: list[str] = (), registry: Registry | None = None) -> Spec:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read spec {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    if overrides:
+        data = apply_overrides(data, list(overrides))
+    return parse_spec(data, registry=registry, text=text, source=str(path))
+
+
+def replace(spec: Spec, **changes) -> Spec:
+    return dataclasses.replace(spec, **changes)
