@@ -37,6 +37,59 @@ def _cmd_build(args) -> int:
     return 0
 
 
+def _cmd_compress(args) -> int:
+    import time
+    import warnings
+
+    from sclc.checkpoint import load_model
+    from sclc.codec import encode
+    from sclc.imageio import atomic_write, read_image
+
+    image = read_image(args.input)
+    loaded = load_model(args.model, args.set)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # conversions are reported below as notes
+        encoded = encode(image, loaded)
+    seconds = time.perf_counter() - start
+    atomic_write(args.output, encoded.data)
+    width, height = image.size
+    for note in encoded.notes:
+        print(f"note: {note}")
+    print(f"{args.output}: {width}x{height}, {len(encoded.data)} bytes, "
+          f"{8 * len(encoded.data) / (width * height):.4f} bpp, encoded in {seconds:.2f} s ({loaded.description})")
+    return 0
+
+
+def _cmd_decompress(args) -> int:
+    import time
+    from pathlib import Path
+
+    from sclc.checkpoint import load_model
+    from sclc.codec import decompress
+    from sclc.imageio import save_image
+
+    try:
+        data = Path(args.input).read_bytes()
+    except OSError as exc:
+        raise SclcError(f"cannot read {args.input}: {exc.strerror or exc}") from None
+    model = load_model(args.model, args.set) if args.model else None
+    start = time.perf_counter()
+    image = decompress(data, model)
+    seconds = time.perf_counter() - start
+    save_image(image, args.output)
+    print(f"{args.output}: {image.size[0]}x{image.size[1]} {image.mode}, decoded in {seconds:.2f} s")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from sclc.checkpoint import export_checkpoint, model_id
+
+    model = export_checkpoint(args.checkpoint, args.output)
+    print(f"{args.output}: codec checkpoint of '{model.spec.name}' (model id {model_id(model).hex()})")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sclc", description="Learned screen content image compression toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +106,25 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=128, help="side of the random test image (default 128)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("compress", help="compress an image into a .sclc file")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--model", required=True, help="codec checkpoint, spec TOML (seeded random weights) or name")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec field")
+    p.set_defaults(func=_cmd_compress)
+
+    p = sub.add_parser("decompress", help="decode a .sclc file into an image (PNG unless the suffix says otherwise)")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--model", help="needed unless the file embeds its spec model")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec field")
+    p.set_defaults(func=_cmd_decompress)
+
+    p = sub.add_parser("export", help="turn a training checkpoint into a codec checkpoint (weights_only-safe)")
+    p.add_argument("checkpoint")
+    p.add_argument("output")
+    p.set_defaults(func=_cmd_export)
     return parser
 
 

@@ -15,7 +15,10 @@ prior itself, so nothing about it is transmitted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import zlib
 from typing import Callable
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -251,12 +254,15 @@ class WACNN(CompressionModel):
             indexes.extend(index_map.reshape(-1).tolist())
             y_hat_slices.append(self._refine(index, mean_support, y_q + mu))
         encoder.encode_with_indexes(symbols, indexes, cdf, cdf_lengths, offsets)
-        return {"strings": [[encoder.flush()], z_strings], "shape": z.size()[-2:], "y_shape": tuple(y_shape)}
+        return {"strings": [[encoder.flush()], z_strings], "shape": z.size()[-2:], "index_crc": _crc(indexes)}
 
     @torch.no_grad()
-    def decompress(self, strings, shape, y_shape=None) -> dict:
+    def decompress(self, strings, shape, index_crc: int | None = None) -> dict:
+        """Decode; with ``index_crc`` (from ``compress``), fail loudly instead of returning a wrong
+        image when this side's entropy parameters differ from the encoder's."""
         z_hat = self.entropy_bottleneck.decompress(strings[1], shape)
-        y_shape = tuple(y_shape) if y_shape is not None else (z_hat.shape[2] * 4, z_hat.shape[3] * 4)
+        y_shape = (z_hat.shape[2] * 4, z_hat.shape[3] * 4)
+        crc = 0
         latent_means, latent_scales = self._hyper(z_hat, y_shape)
         gc = self.gaussian_conditional
         cdf, cdf_lengths, offsets = self._cdf_tables()
@@ -265,10 +271,14 @@ class WACNN(CompressionModel):
         y_hat_slices = []
         for index in range(self.num_slices):
             mu, scale, mean_support = self._slice_params(index, latent_means, latent_scales, y_hat_slices, y_shape)
-            index_map = gc.build_indexes(scale)
-            values = decoder.decode_stream(index_map.reshape(-1).tolist(), cdf, cdf_lengths, offsets)
+            index_list = gc.build_indexes(scale).reshape(-1).tolist()
+            crc = _crc(index_list, crc)
+            values = decoder.decode_stream(index_list, cdf, cdf_lengths, offsets)
             values = torch.tensor(values, dtype=mu.dtype, device=mu.device).reshape(mu.shape)
             y_hat_slices.append(self._refine(index, mean_support, gc.dequantize(values, mu)))
+        if index_crc is not None and crc != index_crc:
+            raise ValueError("the decoder's entropy parameters differ from the encoder's "
+                             "(different model weights, or a non-deterministic platform)")
         x_hat = self.synthesis(torch.cat(y_hat_slices, dim=1), z_hat).clamp_(0, 1)
         return {"x_hat": x_hat}
 
@@ -276,6 +286,10 @@ class WACNN(CompressionModel):
         gc = self.gaussian_conditional
         return (gc.quantized_cdf.tolist(), gc.cdf_length.reshape(-1).int().tolist(),
                 gc.offset.reshape(-1).int().tolist())
+
+
+def _crc(indexes: list[int], crc: int = 0) -> int:
+    return zlib.crc32(np.asarray(indexes, dtype=np.int32).tobytes(), crc)
 
 
 def _resize_prior(prior: torch.Tensor, size) -> torch.Tensor:

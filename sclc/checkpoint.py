@@ -1,0 +1,151 @@
+"""Codec checkpoints and model resolution.
+
+A codec checkpoint is one ``torch.save`` file of plain data — the spec, the providers of its
+components, and the state dict including the entropy models' CDF tables after ``update()`` — so
+it loads with ``torch.load(weights_only=True)`` and never executes pickled code.
+
+``--model`` accepts a checkpoint path, a spec TOML (seeded random weights; the compressed file
+then embeds the spec so it decodes without ``--model``), or a pretrained name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pickle
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from sclc.builder import build_model
+from sclc.determinism import fixed_threads
+from sclc.errors import SclcError, UnknownComponentError
+from sclc.imageio import atomic_write
+from sclc.model import PriorGuidedCodec
+from sclc.registry import Registry, default_registry
+from sclc.spec import load_spec, parse_spec
+
+FORMAT = "sclc-codec"
+VERSION = 1
+_SPEC_REFERENCE = b"spec:"
+
+
+def model_id(model: PriorGuidedCodec) -> bytes:
+    """8-byte fingerprint of spec + weights (+ CDF tables): files record which model wrote them."""
+    digest = hashlib.sha256(json.dumps(model.spec.to_dict(), sort_keys=True).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.digest()[:8]
+
+
+def _providers(spec, registry: Registry) -> dict:
+    kinds = {"backbone": spec.backbone, "prior": spec.structural_prior, "text_prior": spec.text_prior,
+             "block": spec.block, "loss": spec.loss}
+    return {kind: [choice.name, registry.get(kind, choice.name).provider] for kind, choice in kinds.items()}
+
+
+def save_checkpoint(model: PriorGuidedCodec, path: str | Path, registry: Registry | None = None) -> None:
+    with fixed_threads():
+        model.update(force=True)
+    payload = {"format": FORMAT, "version": VERSION, "spec": model.spec.to_dict(),
+               "providers": _providers(model.spec, registry or default_registry()),
+               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write(path, buffer.getvalue())
+
+
+def _load_dict(path: Path) -> dict:
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise SclcError(f"no such checkpoint: {path}") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SclcError(f"cannot load checkpoint {path}: {first}") from None
+    if not isinstance(data, dict):
+        raise SclcError(f"{path} is not an sclc checkpoint")
+    return data
+
+
+def model_from_spec_data(spec_data: dict, state_dict: dict | None, source: str, providers: dict | None = None,
+                         registry: Registry | None = None) -> PriorGuidedCodec:
+    registry = registry or default_registry()
+    try:
+        spec = parse_spec(spec_data, registry=registry, source=source)
+    except UnknownComponentError as exc:
+        hint = ""
+        for kind, (name, provider) in (providers or {}).items():
+            if name in str(exc) and provider:
+                hint = f"; it was provided by the distribution '{provider}' — is that plugin installed?"
+        raise SclcError(f"{source} needs a component that is not installed: {exc}{hint}") from None
+    model = build_model(spec, registry)
+    if state_dict is not None:
+        try:
+            model.load_state_dict(state_dict)
+        except RuntimeError as exc:
+            raise SclcError(f"{source}: weights do not fit the spec's model: {str(exc).splitlines()[0]}") from None
+    else:
+        with fixed_threads():
+            model.update(force=True)
+    return model.eval()
+
+
+def load_checkpoint(path: str | Path, registry: Registry | None = None) -> PriorGuidedCodec:
+    path = Path(path)
+    data = _load_dict(path)
+    if data.get("format") != FORMAT:
+        raise SclcError(f"{path} is not an sclc codec checkpoint (use `sclc export` on training checkpoints)")
+    if data.get("version", 0) > VERSION:
+        raise SclcError(f"{path} has checkpoint version {data['version']}; this sclc reads version {VERSION}")
+    return model_from_spec_data(data["spec"], data["state_dict"], str(path), data.get("providers"), registry)
+
+
+def export_checkpoint(training_checkpoint: str | Path, out: str | Path) -> PriorGuidedCodec:
+    """Training checkpoint (``state_dict`` + ``meta.sclc_spec``, as the trainer writes) -> codec checkpoint."""
+    path = Path(training_checkpoint)
+    data = _load_dict(path)
+    if data.get("format") == FORMAT:
+        model = load_checkpoint(path)
+    else:
+        spec_data = (data.get("meta") or {}).get("sclc_spec")
+        if spec_data is None or "state_dict" not in data:
+            raise SclcError(f"{path} holds no sclc spec (meta.sclc_spec) and state_dict: not an sclc training checkpoint")
+        state = {k.removeprefix("module.").removeprefix("codec."): v for k, v in data["state_dict"].items()}
+        state = {k: v for k, v in state.items() if not k.startswith("loss.")}
+        model = model_from_spec_data(spec_data, state, str(path))
+    save_checkpoint(model, out)
+    return model
+
+
+@dataclass
+class LoadedModel:
+    model: PriorGuidedCodec
+    reference: bytes  # stored in files so they can be decoded without --model
+    description: str
+
+
+def load_model(arg: str | Path, overrides: list[str] = ()) -> LoadedModel:
+    path = Path(arg)
+    if path.suffix == ".toml":
+        spec = load_spec(path, overrides)
+        model = model_from_spec_data(spec.to_dict(), None, str(path))
+        reference = _SPEC_REFERENCE + zlib.compress(json.dumps(spec.to_dict(), sort_keys=True).encode(), 9)
+        return LoadedModel(model, reference, f"spec {path} (seed {spec.seed}, random weights)")
+    if path.exists():
+        return LoadedModel(load_checkpoint(path), b"", f"checkpoint {path}")
+    raise SclcError(f"unknown model '{arg}': not a file, and not a spec (.toml)")
+
+
+def model_from_reference(reference: bytes) -> PriorGuidedCodec:
+    if reference.startswith(_SPEC_REFERENCE):
+        try:
+            spec_data = json.loads(zlib.decompress(reference[len(_SPEC_REFERENCE):]))
+        except (zlib.error, ValueError):
+            raise SclcError("the file's embedded model spec is unreadable") from None
+        return model_from_spec_data(spec_data, None, "embedded spec")
+    raise SclcError("the file does not say which model wrote it: pass --model CHECKPOINT")

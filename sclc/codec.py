@@ -1,0 +1,86 @@
+"""Image <-> .sclc bytes with a built model: ``compress(image, model)`` and ``decompress(data, model)``."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from sclc import container
+from sclc.checkpoint import LoadedModel, load_model, model_from_reference, model_id
+from sclc.container import FormatError, Header
+from sclc.determinism import fixed_threads
+from sclc.errors import SclcError
+from sclc.imageio import MODE_GRAY, MODE_RGB, prepare_image, to_pil
+from sclc.model import STRIDE, PriorGuidedCodec
+
+
+@dataclass
+class Encoded:
+    data: bytes
+    notes: tuple[str, ...]
+
+
+def _as_loaded(model) -> LoadedModel:
+    if isinstance(model, LoadedModel):
+        return model
+    if isinstance(model, PriorGuidedCodec):
+        return LoadedModel(model, b"", "model object")
+    return load_model(model)
+
+
+def _as_image(image) -> Image.Image:
+    if isinstance(image, Image.Image):
+        return image
+    if isinstance(image, torch.Tensor):
+        return to_pil(image)
+    if isinstance(image, np.ndarray):
+        return Image.fromarray(image)
+    raise SclcError(f"cannot compress a {type(image).__name__}: pass a PIL image, a uint8 array or a tensor")
+
+
+def encode(image, model, text_mask: torch.Tensor | None = None) -> Encoded:
+    loaded = _as_loaded(model)
+    net = loaded.model.eval()
+    prepared = prepare_image(_as_image(image))
+    x = prepared.tensor
+    h, w = x.shape[-2:]
+    with torch.no_grad(), fixed_threads():
+        out = net.compress(x, text_mask)
+    z_shape = tuple(int(s) for s in out["shape"])
+    header = Header(
+        model_id=model_id(net), height=h, width=w, mode=prepared.mode,
+        pad_h=(-h) % STRIDE, pad_w=(-w) % STRIDE, z_shape=z_shape,
+        y_shape=(z_shape[0] * 4, z_shape[1] * 4), index_crc=int(out.get("index_crc", 0)),
+        reference=loaded.reference)
+    strings = [s[0] for s in out["strings"]]
+    return Encoded(container.pack(header, strings), prepared.notes)
+
+
+def compress(image, model, text_mask: torch.Tensor | None = None) -> bytes:
+    """Compress a PIL image / uint8 array / (3,H,W) tensor into .sclc bytes."""
+    return encode(image, model, text_mask).data
+
+
+def decompress(data: bytes, model=None) -> Image.Image:
+    """Decode .sclc bytes. ``model`` may be omitted when the file embeds its (spec) model."""
+    header, strings = container.unpack(data)
+    net = _as_loaded(model).model if model is not None else model_from_reference(header.reference)
+    net.eval()
+    expected = model_id(net)
+    if expected != header.model_id:
+        raise FormatError(f"this file was written by model {header.model_id.hex()}, "
+                          f"not by the given model ({expected.hex()})")
+    kwargs = {}
+    if "index_crc" in inspect.signature(net.backbone.decompress).parameters:
+        kwargs["index_crc"] = header.index_crc
+    try:
+        with fixed_threads():
+            out = net.decompress([[s] for s in strings], header.z_shape, size=(header.height, header.width),
+                                 **kwargs)
+    except ValueError as exc:
+        raise FormatError(f"cannot decode: {exc}") from None
+    return to_pil(out["x_hat"], header.mode if header.mode in (MODE_RGB, MODE_GRAY) else MODE_RGB)

@@ -1,0 +1,115 @@
+"""Reading any image Pillow can open into a (1,3,H,W) float tensor, and writing results atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from sclc.errors import SclcError
+
+# Colour modes recorded in the bitstream: how the decoded RGB is turned back into an image.
+MODE_RGB, MODE_GRAY = 0, 1
+MODE_NAMES = {MODE_RGB: "RGB", MODE_GRAY: "L"}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    tensor: torch.Tensor  # (1, 3, H, W) float32 in [0, 1]
+    mode: int  # MODE_RGB or MODE_GRAY
+    notes: tuple[str, ...]  # conversions applied, for the user
+
+
+def _to_8bit(image: Image.Image, notes: list[str]) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        data = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or data.max() > 255 else 255.0
+        notes.append(f"{image.mode} ({'16' if peak > 255 else '32'}-bit) input converted to 8-bit")
+        return Image.fromarray(np.clip(np.round(data / peak * 255.0), 0, 255).astype(np.uint8))
+    if image.mode == "F":
+        data = np.asarray(image, dtype=np.float64)
+        notes.append("floating-point input scaled to 8-bit from its [min, max] range")
+        span = max(data.max() - data.min(), 1e-12)
+        return Image.fromarray(np.round((data - data.min()) / span * 255).astype(np.uint8))
+    return image
+
+
+def prepare_image(image: Image.Image) -> Prepared:
+    """Grayscale is replicated to RGB (and decoded back to grayscale); alpha is composited on
+    white (a warning says so); 16-bit and palette images are converted."""
+    notes: list[str] = []
+    image = _to_8bit(image, notes)
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        notes.append(f"{image.mode} input: alpha composited on white (the codec stores no alpha)")
+        warnings.warn(notes[-1], stacklevel=3)
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        gray = image.mode in ("LA", "La")
+        image = Image.alpha_composite(background, image.convert("RGBA")).convert("L" if gray else "RGB")
+    if image.mode == "1":
+        image = image.convert("L")
+    mode = MODE_GRAY if image.mode == "L" else MODE_RGB
+    if image.mode not in ("L", "RGB"):
+        notes.append(f"{image.mode} input converted to RGB")
+        image = image.convert("RGB")
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    tensor = torch.from_numpy(array.copy())
+    tensor = tensor.expand(3, -1, -1) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
+    return Prepared(tensor.unsqueeze(0).contiguous(), mode, tuple(notes))
+
+
+def read_image(path: str | Path) -> Image.Image:
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image
+    except FileNotFoundError:
+        raise SclcError(f"cannot read image {path}: no such file") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise SclcError(f"cannot read image {path}: {exc}") from None
+
+
+def to_pil(x: torch.Tensor, mode: int = MODE_RGB) -> Image.Image:
+    """(1,3,H,W) or (3,H,W) float in [0,1] -> 8-bit PIL image (rounded, clamped)."""
+    x = x.detach().reshape(3, *x.shape[-2:]).clamp(0, 1).mul(255).round().to(torch.uint8).cpu()
+    if mode == MODE_GRAY:
+        return Image.fromarray(x.float().mean(0).round().to(torch.uint8).numpy())
+    return Image.fromarray(x.permute(1, 2, 0).numpy())
+
+
+def atomic_write(path: str | Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename it into place."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise SclcError(f"cannot write {path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_image(image: Image.Image, path: str | Path) -> None:
+    import io
+
+    suffix = Path(path).suffix.lower().lstrip(".") or "png"
+    fmt = {"jpg": "JPEG", "jpeg": "JPEG", "tif": "TIFF"}.get(suffix, suffix.upper())
+    buffer = io.BytesIO()
+    try:
+        image.save(buffer, format=fmt)
+    except (KeyError, ValueError, OSError) as exc:
+        raise SclcError(f"cannot write {path} as {fmt}: {exc}") from None
+    atomic_write(path, buffer.getvalue())
