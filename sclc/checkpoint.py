@@ -60,6 +60,9 @@ def save_checkpoint(model: PriorGuidedCodec, path: str | Path, registry: Registr
 
 
 def _load_dict(path: Path) -> dict:
+    from sclc.train.safe_load import allow_mmengine_checkpoint_types
+
+    allow_mmengine_checkpoint_types()  # training checkpoints carry mmengine's message hub
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -120,6 +123,17 @@ def export_checkpoint(training_checkpoint: str | Path, out: str | Path) -> Prior
         model = model_from_spec_data(spec_data, state, str(path))
     save_checkpoint(model, out)
     return model
+
+
+def load_state_for_init(path: str | Path, spec) -> dict:
+    """Weights to start stage 2 from: a codec checkpoint or an sclc training checkpoint."""
+    data = _load_dict(Path(path))
+    if data.get("format") == FORMAT:
+        return data["state_dict"]
+    if "state_dict" in data:
+        state = {k.removeprefix("module.").removeprefix("codec."): v for k, v in data["state_dict"].items()}
+        return {k: v for k, v in state.items() if not k.startswith("loss.")}
+    raise SclcError(f"{path}: neither a codec checkpoint nor a training checkpoint")
 
 
 @dataclass

@@ -90,6 +90,20 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    if args.device == "cpu":
+        import os
+
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before anything initialises CUDA
+    from sclc.spec import load_spec
+    from sclc.train.runner import build_runner
+
+    spec = load_spec(args.spec, args.set)
+    runner = build_runner(spec, args.work_dir, resume=args.resume, launcher=args.launcher, device=args.device)
+    runner.train()
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sclc", description="Learned screen content image compression toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +134,16 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="needed unless the file embeds its spec model")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec field")
     p.set_defaults(func=_cmd_decompress)
+
+    p = sub.add_parser("train", help="train a spec on mmengine's Runner (CPU, GPU, or DDP via torchrun)")
+    p.add_argument("spec")
+    p.add_argument("--work-dir", required=True)
+    p.add_argument("--resume", action="store_true", help="continue from WORK_DIR's last checkpoint")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="overrides train.device")
+    p.add_argument("--launcher", choices=["none", "pytorch"], default="none",
+                   help="pytorch: under torchrun, one process per rank (gloo on CPU, nccl on GPU)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec field")
+    p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("export", help="turn a training checkpoint into a codec checkpoint (weights_only-safe)")
     p.add_argument("checkpoint")

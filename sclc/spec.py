@@ -53,22 +53,40 @@ class EPGSpec:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    data: str | None = None  # image folder; none -> the synthetic screen-content generator
+    data: str | None = None  # image folder (recursive); none -> the synthetic screen generator
+    val_data: str | None = None  # validation folder; none -> synthetic validation screens
+    masks: Literal["boxes", "detector", "none"] = "boxes"  # boxes: *.tsv / gt_*.txt beside images
+    box_dirs: tuple[str, ...] = ()  # extra folders searched for <stem>.tsv / gt_<stem>.txt
+    mask_cache: str | None = None  # detector-mask cache folder; none -> WORK_DIR/mask_cache
     crop: int = 256
     batch_size: int = 8
+    flip: bool = True  # random horizontal flips
     lr: float = 1e-4
-    aux_lr: float = 1e-3
+    aux_lr: float = 1e-3  # Adam on the entropy bottleneck quantiles (CompressAI's aux loss)
+    lr_schedule: Literal["plateau", "constant"] = "plateau"
+    plateau_factor: float = 0.3  # reference: ReduceLROnPlateau(factor=0.3, patience=4)
+    plateau_patience: int = 4  # in validation rounds
+    min_lr: float = 2.7e-6  # paper: train until the rate drops to 2.7e-6
+    clip_grad: float = 1.0  # max gradient norm of the main parameters (0 = off)
     max_iters: int = 500_000
     val_interval: int = 5_000
+    val_images: int = 8
+    val_crop: int = 256
     checkpoint_interval: int = 5_000
-    clip_grad: float = 1.0
+    max_keep_checkpoints: int = 3
+    log_interval: int = 50
+    workers: int = 0  # data-loader processes
+    synthetic_images: int = 100_000  # distinct generated screens before the stream repeats
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    init_from: str | None = None
+    init_from: str | None = None  # stage 2: start from this codec or training checkpoint
 
     def __post_init__(self):
-        for key in ("crop", "batch_size", "max_iters", "val_interval", "checkpoint_interval"):
+        for key in ("crop", "batch_size", "max_iters", "val_interval", "checkpoint_interval", "val_images",
+                    "val_crop", "log_interval", "synthetic_images", "max_keep_checkpoints"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} = {getattr(self, key)} must be >= 1")
+        if self.workers < 0 or self.clip_grad < 0 or self.lr <= 0 or self.aux_lr <= 0:
+            raise ValueError("workers and clip_grad must be >= 0, lr and aux_lr > 0")
 
 
 @dataclass(frozen=True)

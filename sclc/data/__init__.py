@@ -1,0 +1,1 @@
+"""Data for training and evaluation: image folders, text masks, the synthetic screen generator."""

@@ -1,0 +1,74 @@
+"""Ground-truth text boxes next to images, and their rasterisation into masks.
+
+Two formats: ``<stem>.tsv`` with a header row starting ``x0 y0 x1 y1`` (tab or space separated),
+and ICDAR ``gt_<stem>.txt`` lines ``x1, y1, x2, y2, "word"``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+Box = tuple[int, int, int, int]
+
+
+class BoxFormatError(ValueError):
+    pass
+
+
+def read_tsv(path: Path) -> list[Box]:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    if not lines or lines[0].split()[:4] != ["x0", "y0", "x1", "y1"]:
+        raise BoxFormatError(f"{path}: the first line must be a header starting 'x0 y0 x1 y1'")
+    boxes = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split("\t") if "\t" in line else line.split()
+        try:
+            boxes.append(tuple(int(round(float(v))) for v in fields[:4]))
+        except (ValueError, IndexError):
+            raise BoxFormatError(f"{path}:{number}: expected four numbers, got {line!r}") from None
+    return boxes
+
+
+_ICDAR = re.compile(r"^\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)")
+
+
+def read_icdar(path: Path) -> list[Box]:
+    boxes = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _ICDAR.match(line)
+        if not match:
+            raise BoxFormatError(f"{path}:{number}: expected 'x1, y1, x2, y2, \"word\"', got {line!r}")
+        boxes.append(tuple(int(v) for v in match.groups()))
+    return boxes
+
+
+def find_box_file(image: Path, search_dirs: tuple[Path, ...] = ()) -> Path | None:
+    """``<stem>.tsv`` or ``gt_<stem>.txt`` beside the image, in a sibling ``gt/``, or in search_dirs."""
+    stem = image.stem
+    places = [image.parent, image.parent.parent / "gt", *search_dirs]
+    for directory in places:
+        for name in (f"{stem}.tsv", f"gt_{stem}.txt"):
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def read_boxes(path: Path) -> list[Box]:
+    return read_tsv(path) if path.suffix == ".tsv" else read_icdar(path)
+
+
+def rasterize(boxes: list[Box], height: int, width: int) -> np.ndarray:
+    mask = np.zeros((height, width), dtype=np.uint8)
+    for x0, y0, x1, y1 in boxes:
+        x0, x1 = sorted((x0, x1))
+        y0, y1 = sorted((y0, y1))
+        mask[max(y0, 0):min(y1 + 1, height), max(x0, 0):min(x1 + 1, width)] = 1
+    return mask

@@ -1,0 +1,95 @@
+"""An image folder as a training/evaluation source, with text masks from boxes or a detector.
+
+Images: png, jpg, jpeg, bmp, webp, found recursively. Unreadable files are skipped with a
+warning and counted (``skipped``), both when the folder is scanned and if one fails later.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from sclc.data.boxes import BoxFormatError, find_box_file, rasterize, read_boxes
+from sclc.errors import SclcError
+
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+log = logging.getLogger(__name__)
+
+
+def list_images(root: Path) -> list[Path]:
+    if not root.is_dir():
+        raise SclcError(f"image folder {root} does not exist")
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+
+
+class ImageFolder:
+    """``load(i) -> (RGB uint8 array (H,W,3), text mask uint8 (H,W) or None)``."""
+
+    def __init__(self, root: str | Path, masks: str = "boxes", box_dirs: tuple[str, ...] = (),
+                 detector: Callable[[np.ndarray, Path], np.ndarray] | None = None):
+        self.root = Path(root)
+        self.masks, self.detector = masks, detector
+        self.box_dirs = tuple(Path(d) for d in box_dirs)
+        self.skipped: list[str] = []
+        self.paths = [p for p in list_images(self.root) if self._readable(p)]
+        if not self.paths:
+            raise SclcError(f"no readable images (png, jpg, bmp, webp) under {self.root}")
+
+    def _readable(self, path: Path) -> bool:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+            return True
+        except Exception as exc:  # any decoder error means: skip this file
+            self._skip(path, exc)
+            return False
+
+    def _skip(self, path: Path, exc: Exception) -> None:
+        self.skipped.append(str(path))
+        warnings.warn(f"skipping unreadable image {path}: {exc}", stacklevel=3)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Load image ``index``; a file that fails now is skipped for the next readable one."""
+        for offset in range(len(self.paths)):
+            path = self.paths[(index + offset) % len(self.paths)]
+            if str(path) in self.skipped:
+                continue
+            try:
+                with Image.open(path) as image:
+                    rgb = np.asarray(_to_rgb(image))
+            except Exception as exc:
+                self._skip(path, exc)
+                continue
+            return rgb, self.mask_for(path, rgb)
+        raise SclcError(f"no readable images left under {self.root}")
+
+    def mask_for(self, path: Path, rgb: np.ndarray) -> np.ndarray | None:
+        if self.masks == "none":
+            return None
+        if self.masks == "detector":
+            return self.detector(rgb, path)
+        box_file = find_box_file(path, self.box_dirs)
+        if box_file is None:
+            return np.zeros(rgb.shape[:2], dtype=np.uint8)  # no boxes: no text known
+        try:
+            return rasterize(read_boxes(box_file), *rgb.shape[:2])
+        except BoxFormatError as exc:
+            raise SclcError(str(exc)) from None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    from sclc.imageio import prepare_image, to_pil
+
+    if image.mode == "RGB":
+        return image
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return to_pil(prepare_image(image).tensor)

@@ -1,0 +1,111 @@
+"""Training samples as a pure function of (seed, position) in an endless stream.
+
+``StreamSampler`` yields positions 0, 1, 2, ... (rank r of w gets r, r+w, ...), and
+``CropStream[position]`` picks an image by a per-epoch permutation and a crop/flip from a
+generator seeded with (seed, position). No global RNG is touched, so when mmengine replays the
+sampler on resume the data are exactly those of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from sclc.data.synthetic import render
+
+
+class Source(Protocol):
+    def __len__(self) -> int: ...
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+
+class SyntheticSource:
+    """Endless variety of generated screens, rendered on demand at ``size`` (square)."""
+
+    def __init__(self, size: int, count: int = 100_000, seed: int = 0):
+        self.size, self.count, self.seed = size, count, seed
+
+    def __len__(self) -> int:
+        return self.count
+
+    def load(self, index: int):
+        sample = render(self.seed * 1_000_003 + index, self.size, self.size)
+        return np.asarray(sample.image), sample.mask
+
+
+def crop_sample(rgb: np.ndarray, mask: np.ndarray | None, crop: int, rng: np.random.Generator | None,
+                flip: bool) -> dict:
+    """Random (or centre, when rng is None) crop; images smaller than the crop are edge-padded."""
+    h, w = rgb.shape[:2]
+    if mask is None:
+        mask = np.zeros((h, w), dtype=np.uint8)
+    if h < crop or w < crop:
+        pad = ((0, max(crop - h, 0)), (0, max(crop - w, 0)))
+        rgb = np.pad(rgb, (*pad, (0, 0)), mode="edge")
+        mask = np.pad(mask, pad, mode="constant")
+        h, w = rgb.shape[:2]
+    if rng is None:
+        top, left = (h - crop) // 2, (w - crop) // 2
+    else:
+        top, left = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+    rgb, mask = rgb[top:top + crop, left:left + crop], mask[top:top + crop, left:left + crop]
+    if rng is not None and flip and rng.random() < 0.5:
+        rgb, mask = rgb[:, ::-1], mask[:, ::-1]
+    image = torch.from_numpy(np.array(rgb, dtype=np.float32)).permute(2, 0, 1).div_(255)
+    return {"inputs": image, "mask": torch.from_numpy(np.array(mask, dtype=np.float32)).unsqueeze(0)}
+
+
+class CropStream(Dataset):
+    def __init__(self, source: Source, crop: int, seed: int = 0, flip: bool = True):
+        self.source, self.crop, self.seed, self.flip = source, crop, seed, flip
+        self._perm_epoch, self._perm = -1, None
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def _index(self, position: int) -> int:
+        epoch, k = divmod(position, len(self.source))
+        if epoch != self._perm_epoch:
+            self._perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.source))
+            self._perm_epoch = epoch
+        return int(self._perm[k])
+
+    def __getitem__(self, position: int) -> dict:
+        rgb, mask = self.source.load(self._index(position))
+        rng = np.random.default_rng([self.seed, position, 7])
+        return crop_sample(rgb, mask, self.crop, rng, self.flip)
+
+
+class FixedCrops(Dataset):
+    """Validation: the first ``count`` images of a source, centre-cropped, always the same."""
+
+    def __init__(self, source: Source, crop: int, count: int):
+        self.source, self.crop, self.count = source, crop, min(count, len(source))
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> dict:
+        rgb, mask = self.source.load(index)
+        return crop_sample(rgb, mask, self.crop, None, flip=False)
+
+
+class StreamSampler(Sampler):
+    def __init__(self, dataset, seed: int | None = None):
+        from mmengine.dist import get_dist_info
+
+        self.rank, self.world_size = get_dist_info()
+        self.epoch_length = max(len(dataset) // self.world_size, 1)
+
+    def __len__(self) -> int:  # one pass over the source; the stream itself never ends
+        return self.epoch_length
+
+    def __iter__(self):
+        return itertools.count(self.rank, self.world_size)
+
+    def set_epoch(self, epoch: int) -> None:  # called by mmengine; positions already encode it
+        pass

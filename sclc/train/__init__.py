@@ -1,0 +1,1 @@
+"""Training on mmengine's Runner: see :func:`sclc.train.runner.build_runner`."""

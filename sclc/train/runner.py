@@ -1,0 +1,131 @@
+"""Build an mmengine Runner for any spec: data, optimisers, schedule, hooks, DDP."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from mmengine.dataset import DefaultSampler
+from mmengine.hooks import CheckpointHook, LoggerHook
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.runner import Runner
+from torch.utils.data import default_collate
+
+from sclc.builder import build_loss, build_model
+from sclc.checkpoint import load_state_for_init
+from sclc.data.folder import ImageFolder
+from sclc.data.stream import CropStream, FixedCrops, StreamSampler, SyntheticSource
+from sclc.errors import SclcError
+from sclc.registry import default_registry
+from sclc.spec import Spec
+from sclc.train.hooks import PlateauLRHook, SclcCheckpointHook
+from sclc.train.metric import CodecMetric
+from sclc.train.model import SclcDistributedDataParallel, TrainableCodec, is_aux_parameter
+from sclc.train.safe_load import allow_mmengine_checkpoint_types
+
+VAL_SEED_OFFSET = 10_000_019  # validation screens never coincide with training screens
+
+
+def resolve_device(requested: str) -> str:
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise SclcError("--device cuda requested but no CUDA device is available")
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def _folder(path: str, spec: Spec, model, work_dir: Path) -> ImageFolder:
+    t = spec.train
+    detector = None
+    if t.masks == "detector":
+        from sclc.data.mask_cache import MaskCache
+
+        cache_dir = t.mask_cache or str(work_dir / "mask_cache")
+        detector = MaskCache(cache_dir, spec.text_prior.name, spec.text_prior.params, model.text_prior)
+    return ImageFolder(path, masks=t.masks, box_dirs=t.box_dirs, detector=detector)
+
+
+def build_datasets(spec: Spec, model, work_dir: Path):
+    t = spec.train
+    if t.data:
+        train_source = _folder(t.data, spec, model, work_dir)
+    else:
+        train_source = SyntheticSource(t.crop, t.synthetic_images, seed=spec.seed)
+    if t.val_data:
+        val_source = _folder(t.val_data, spec, model, work_dir)
+    else:
+        val_source = SyntheticSource(t.val_crop, t.val_images, seed=spec.seed + VAL_SEED_OFFSET)
+    return (CropStream(train_source, t.crop, seed=spec.seed, flip=t.flip),
+            FixedCrops(val_source, t.val_crop, t.val_images))
+
+
+def build_optim_wrapper(trainable: TrainableCodec, spec: Spec) -> OptimWrapperDict:
+    t = spec.train
+    main = [p for n, p in trainable.named_parameters() if not is_aux_parameter(n) and p.requires_grad]
+    aux = [p for n, p in trainable.named_parameters() if is_aux_parameter(n)]
+    clip = dict(max_norm=t.clip_grad) if t.clip_grad > 0 else None
+    wrappers = {"main": OptimWrapper(torch.optim.Adam(main, lr=t.lr), clip_grad=clip)}
+    # A backbone without an entropy bottleneck has no aux parameters: give aux a dummy-free optimiser.
+    wrappers["aux"] = OptimWrapper(torch.optim.Adam(aux or [torch.nn.Parameter(torch.zeros(1))], lr=t.aux_lr))
+    return OptimWrapperDict(**wrappers)
+
+
+def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, launcher: str = "none",
+                 device: str | None = None) -> Runner:
+    allow_mmengine_checkpoint_types()
+    t = spec.train
+    work_dir = Path(work_dir)
+    device = resolve_device(device or t.device)
+    if device == "cpu":
+        os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # mmengine picks CUDA whenever it sees one
+
+    registry = default_registry()
+    codec = build_model(spec, registry)
+    if t.init_from:
+        codec.load_state_dict(load_state_for_init(t.init_from, spec))
+    model = TrainableCodec(codec, build_loss(spec, registry))
+    train_set, val_set = build_datasets(spec, codec, work_dir)
+    optim_wrapper = build_optim_wrapper(model, spec)
+
+    distributed = launcher != "none"
+    if distributed:
+        from mmengine.dist import get_rank, init_dist
+
+        init_dist(launcher, backend="nccl" if device == "cuda" else "gloo")
+        local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        if device == "cuda":
+            torch.cuda.set_device(local_rank)
+            model = model.cuda()
+        model = SclcDistributedDataParallel(module=model, device_ids=[local_rank] if device == "cuda" else None,
+                                            broadcast_buffers=False)
+    else:
+        model = model.to(device)
+
+    hooks = [SclcCheckpointHook(spec.to_dict())]
+    if t.lr_schedule == "plateau":
+        hooks.append(PlateauLRHook(t.plateau_factor, t.plateau_patience, t.min_lr))
+    return Runner(
+        model=model,
+        work_dir=str(work_dir),
+        experiment_name=spec.name,
+        train_dataloader=dict(dataset=train_set, sampler=dict(type=StreamSampler), batch_size=t.batch_size,
+                              num_workers=t.workers, collate_fn=dict(type=default_collate),
+                              generator=torch.Generator().manual_seed(spec.seed)),
+        train_cfg=dict(by_epoch=False, max_iters=t.max_iters, val_interval=t.val_interval),
+        val_dataloader=dict(dataset=val_set, sampler=dict(type=DefaultSampler, shuffle=False), batch_size=1,
+                            num_workers=0, collate_fn=dict(type=default_collate)),
+        val_cfg=dict(),
+        val_evaluator=[CodecMetric()],
+        optim_wrapper=optim_wrapper,
+        default_hooks=dict(
+            checkpoint=dict(type=CheckpointHook, interval=t.checkpoint_interval, by_epoch=False,
+                            max_keep_ckpts=t.max_keep_checkpoints),
+            logger=dict(type=LoggerHook, interval=t.log_interval)),
+        custom_hooks=hooks,
+        log_processor=dict(by_epoch=False),
+        launcher=launcher,
+        env_cfg=dict(dist_cfg=dict(backend="nccl" if device == "cuda" else "gloo")),
+        randomness=dict(seed=spec.seed),
+        resume=resume,
+    )
