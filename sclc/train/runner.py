@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import torch
@@ -90,12 +91,13 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
 
     distributed = launcher != "none"
     if distributed:
-        from mmengine.dist import get_rank, init_dist
-
-        init_dist(launcher, backend="nccl" if device == "cuda" else "gloo")
+        # Set up the process group ourselves: mmengine's init_dist assumes a GPU per rank.
         local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        if not torch.distributed.is_initialized():
+            if device == "cuda":
+                torch.cuda.set_device(local_rank)
+            torch.distributed.init_process_group(backend="nccl" if device == "cuda" else "gloo")
         if device == "cuda":
-            torch.cuda.set_device(local_rank)
             model = model.cuda()
         model = SclcDistributedDataParallel(module=model, device_ids=[local_rank] if device == "cuda" else None,
                                             broadcast_buffers=False)
@@ -108,7 +110,7 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
     return Runner(
         model=model,
         work_dir=str(work_dir),
-        experiment_name=spec.name,
+        experiment_name=f"{spec.name}_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}",
         train_dataloader=dict(dataset=train_set, sampler=dict(type=StreamSampler), batch_size=t.batch_size,
                               num_workers=t.workers, collate_fn=dict(type=default_collate),
                               generator=torch.Generator().manual_seed(spec.seed)),

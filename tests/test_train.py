@@ -1,0 +1,151 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from sclc.checkpoint import export_checkpoint, load_checkpoint, save_checkpoint
+from sclc.spec import load_spec
+from sclc.train.runner import build_runner
+
+from conftest import ROOT, write
+
+SPEC = """name = "train-test"
+seed = 0
+[backbone]
+name = "wacnn"
+N = 16
+M = 20
+num_slices = 5
+max_support_slices = 2
+num_heads = 4
+prior_channels = 4
+[text_prior]
+name = "none"
+[block]
+name = "nesft"
+hidden = 8
+[loss]
+name = "wmse"
+lmbda = 0.01
+[train]
+crop = 64
+batch_size = 2
+lr = 1e-3
+val_crop = 64
+val_images = 2
+log_interval = 1
+synthetic_images = 50
+device = "cpu"
+"""
+
+
+@pytest.fixture
+def spec_file(tmp_path):
+    return write(tmp_path, SPEC)
+
+
+def _train(spec_file, work_dir, *overrides, resume=False):
+    spec = load_spec(spec_file, list(overrides))
+    runner = build_runner(spec, work_dir, resume=resume)
+    runner.train()
+    return runner
+
+
+def test_a_few_cpu_iterations_reduce_the_loss_and_checkpoints_keep_the_spec(spec_file, tmp_path):
+    runner = _train(spec_file, tmp_path / "run", "train.max_iters=40", "train.val_interval=40",
+                    "train.checkpoint_interval=40")
+    losses = runner.message_hub.get_scalar("train/loss").data[0]
+    assert len(losses) == 40
+    assert losses[-5:].mean() < 0.8 * losses[:5].mean()
+    logged = runner.message_hub.log_scalars
+    assert "val/val/psnr" in logged and "val/val/bpp" in logged  # the runner prefixes the metric's "val/"
+    checkpoint = torch.load(tmp_path / "run" / "iter_40.pth", weights_only=True)
+    assert checkpoint["meta"]["sclc_spec"]["name"] == "train-test"
+    codec = export_checkpoint(tmp_path / "run" / "iter_40.pth", tmp_path / "codec.pt")
+    trained = dict(runner.model.codec.named_parameters())
+    for key, value in codec.named_parameters():
+        torch.testing.assert_close(value, trained[key], rtol=0, atol=0)
+
+
+def test_stage_two_starts_from_init_from(spec_file, tmp_path):
+    stage1 = _train(spec_file, tmp_path / "s1", "train.max_iters=3", "train.val_interval=100",
+                    "train.checkpoint_interval=3")
+    save_checkpoint(stage1.model.codec, tmp_path / "stage1.pt")
+    spec = load_spec(spec_file, [f"train.init_from={str(tmp_path / 'stage1.pt')!r}".replace("'", '"')])
+    stage2 = build_runner(spec, tmp_path / "s2")
+    started = stage2.model.codec.state_dict()
+    for key, value in load_checkpoint(tmp_path / "stage1.pt").state_dict().items():
+        torch.testing.assert_close(started[key], value, rtol=0, atol=0)
+    # and from the raw training checkpoint too
+    spec = load_spec(spec_file, [f'train.init_from="{tmp_path / "s1" / "iter_3.pth"}"'])
+    from_training = build_runner(spec, tmp_path / "s3").model.codec.state_dict()
+    torch.testing.assert_close(from_training["backbone.g_a.0.weight"],
+                               stage1.model.codec.state_dict()["backbone.g_a.0.weight"])
+
+
+TRAIN = [sys.executable, "-m", "sclc", "train"]
+COMMON = ["--set", "train.max_iters=8", "--set", "train.checkpoint_interval=2", "--set", "train.val_interval=100"]
+
+
+def _final_weights(work_dir):
+    state = torch.load(work_dir / "iter_8.pth", weights_only=True)
+    return state["state_dict"], state["optimizer"]
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run(spec_file, tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([*TRAIN, str(spec_file), "--work-dir", str(killed), *COMMON], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "iter_4.pth").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (killed / "iter_8.pth").exists(), "the run finished before it could be killed"
+    subprocess.run([*TRAIN, str(spec_file), "--work-dir", str(killed), "--resume", *COMMON], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    straight = tmp_path / "straight"
+    subprocess.run([*TRAIN, str(spec_file), "--work-dir", str(straight), *COMMON], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    resumed_weights, resumed_optim = _final_weights(killed)
+    straight_weights, straight_optim = _final_weights(straight)
+    for key in straight_weights:
+        torch.testing.assert_close(resumed_weights[key], straight_weights[key], rtol=0, atol=0, msg=key)
+    resumed_state = resumed_optim["main"]["state"]
+    assert set(resumed_state) == set(straight_optim["main"]["state"])
+    assert int(resumed_state[0]["step"]) == 8
+
+
+DDP_SCRIPT = """
+import sys, torch
+from sclc.spec import load_spec
+from sclc.train.runner import build_runner
+spec = load_spec(sys.argv[1], ["train.max_iters=3", "train.val_interval=100", "train.checkpoint_interval=100"])
+runner = build_runner(spec, sys.argv[2], launcher="pytorch")
+runner.train()
+rank = torch.distributed.get_rank()
+torch.save(runner.model.module.codec.state_dict(), f"{sys.argv[2]}/rank{rank}.pt")
+"""
+
+
+def test_two_process_ddp_keeps_ranks_identical(spec_file, tmp_path):
+    script = write(tmp_path, DDP_SCRIPT, "ddp.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                             "--master_port", "29517", str(script), str(spec_file), str(tmp_path / "ddp")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rank0 = torch.load(tmp_path / "ddp" / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "ddp" / "rank1.pt", weights_only=True)
+    initial = load_spec(spec_file)
+    from sclc.builder import build_model
+
+    untrained = build_model(initial).state_dict()
+    assert not torch.equal(rank0["backbone.g_a.0.weight"], untrained["backbone.g_a.0.weight"])  # it trained
+    for key in rank0:
+        torch.testing.assert_close(rank0[key], rank1[key], rtol=0, atol=0, msg=key)
