@@ -104,6 +104,89 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _model_args(values: list[str]) -> list[tuple[str, object]]:
+    """``--model PATH`` or ``--model LABEL=PATH``; points with one label form one RD curve."""
+    from pathlib import Path
+
+    from sclc.checkpoint import load_model
+
+    out = []
+    for value in values:
+        label, _, path = value.partition("=")
+        if not path or Path(value).exists():
+            label, path = "", value
+        loaded = load_model(path)
+        out.append((label or loaded.model.spec.name, loaded))
+    return out
+
+
+def _cmd_eval(args) -> int:
+    import json
+
+    from sclc.eval.codecs import resolve
+    from sclc.eval.run import evaluate
+    from sclc.imageio import atomic_write
+
+    codecs, skipped = resolve(args.codec)
+    for message in skipped:
+        print(message, file=sys.stderr)
+    models = _model_args(args.model)
+    if not models and not codecs:
+        raise SclcError("nothing to evaluate: give --model and/or --codec")
+    detector = None
+    if args.detector:
+        from sclc.registry import default_registry
+
+        component = default_registry().get("text_prior", args.detector)
+        detector = (args.detector, component.factory(component.default_params()))
+    results = evaluate(args.data_dir, models, codecs, box_dirs=tuple(args.box_dir), detector=detector,
+                       limit=args.limit, progress=not args.quiet)
+    atomic_write(args.out, (json.dumps(results, indent=1) + "\n").encode())
+    if args.plot:
+        from sclc.eval.plot import plot
+
+        plot(results, args.plot)
+    print(f"{'curve':<20} {'setting':>10} {'bpp':>8} {'PSNR':>7} {'MS-SSIM':>8} {'text PSNR':>10} {'enc s':>7} {'dec s':>7}")
+    fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
+    for p in results["points"]:
+        m = p["mean"]
+        print(f"{p['curve']:<20} {str(p['setting']):>10} {fmt(m['bpp'], '8.4f')} {fmt(m['psnr'], '7.2f')} "
+              f"{fmt(m['ms_ssim'], '8.4f')} {fmt(m['text_psnr'], '10.2f')} {fmt(m['encode_s'], '7.3f')} "
+              f"{fmt(m['decode_s'], '7.3f')}")
+    print(f"results: {args.out}" + (f", plot: {args.plot}" if args.plot else ""))
+    return 0
+
+
+def _read_results(path: str) -> dict:
+    import json
+
+    try:
+        results = json.loads(open(path, encoding="utf-8").read())
+    except (OSError, ValueError) as exc:
+        raise SclcError(f"cannot read results {path}: {exc}") from None
+    if not isinstance(results, dict) or results.get("schema") != "sclc-eval/1":
+        raise SclcError(f"{path} is not an sclc eval results file (schema sclc-eval/1)")
+    return results
+
+
+def _cmd_bdrate(args) -> int:
+    import json
+
+    from sclc.eval.bdrate import format_table, table
+
+    rows = table(_read_results(args.results), args.anchor)
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows, args.anchor))
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    from sclc.eval.plot import plot
+
+    plot(_read_results(args.results), args.out)
+    print(args.out)
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sclc", description="Learned screen content image compression toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +227,30 @@ def make_parser() -> argparse.ArgumentParser:
                    help="pytorch: under torchrun, one process per rank (gloo on CPU, nccl on GPU)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec field")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("eval", help="real-bitstream RD evaluation of models and classic codecs on a folder")
+    p.add_argument("data_dir")
+    p.add_argument("--model", action="append", default=[], help="[LABEL=]CHECKPOINT_OR_SPEC (repeatable)")
+    p.add_argument("--codec", action="append", default=[],
+                   help="jpeg, webp, avif, jpeg2000, jpegxl, hevc, avif-screen (repeatable)")
+    p.add_argument("--out", required=True, help="results JSON")
+    p.add_argument("--plot", help="also write an RD plot (PNG)")
+    p.add_argument("--box-dir", action="append", default=[], help="extra folder of <stem>.tsv / gt_<stem>.txt boxes")
+    p.add_argument("--detector", help="text prior for the text-region PSNR of images without boxes")
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("bdrate", help="BD-rate table of every curve against an anchor curve")
+    p.add_argument("results")
+    p.add_argument("--anchor", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_bdrate)
+
+    p = sub.add_parser("plot", help="RD plot of a results file")
+    p.add_argument("results")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("export", help="turn a training checkpoint into a codec checkpoint (weights_only-safe)")
     p.add_argument("checkpoint")

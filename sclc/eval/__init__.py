@@ -1,0 +1,1 @@
+"""Rate-distortion evaluation on real bitstreams: metrics, classic codecs, BD-rate, plots."""

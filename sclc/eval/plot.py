@@ -1,0 +1,32 @@
+"""RD plots (bpp vs PSNR, and vs text-region PSNR when known), one line per curve."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from sclc.eval.bdrate import curves
+from sclc.imageio import atomic_write
+
+
+def plot(results: dict, out: str | Path, title: str | None = None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [m for m in ("psnr", "text_psnr") if curves(results, m)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    for ax, metric in zip(axes[0], panels):
+        for name, (rate, dist) in sorted(curves(results, metric).items()):
+            ax.plot(rate, dist, marker="o", label=name)
+        ax.set_xlabel("bits per pixel (file size)")
+        ax.set_ylabel("text-region PSNR (dB)" if metric == "text_psnr" else "PSNR (dB)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title or Path(results.get("data_dir", "")).name)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    atomic_write(out, buffer.getvalue())

@@ -1,0 +1,108 @@
+"""``sclc eval``: real compress -> decompress of every image with every model and codec setting."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from sclc.data.boxes import find_box_file, rasterize, read_boxes
+from sclc.data.folder import list_images
+from sclc.errors import SclcError
+from sclc.eval import metrics
+from sclc.eval.codecs import ClassicCodec
+
+SCHEMA = "sclc-eval/1"
+PSNR_CAP = 100.0  # identical images have infinite PSNR; JSON has no infinity
+POINT_KEYS = ("bpp", "psnr", "ms_ssim", "text_psnr", "encode_s", "decode_s")
+
+
+def _load_rgb(path: Path) -> np.ndarray:
+    from sclc.imageio import prepare_image, read_image, to_pil
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(to_pil(prepare_image(read_image(path)).tensor))
+
+
+def _text_mask(path: Path, rgb: np.ndarray, box_dirs, detector) -> tuple[np.ndarray | None, str]:
+    box_file = find_box_file(path, box_dirs)
+    if box_file is not None:
+        return rasterize(read_boxes(box_file), *rgb.shape[:2]), "boxes"
+    if detector is not None:
+        import torch
+
+        x = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div(255)[None]
+        with torch.no_grad():
+            return detector[1](x)[0, 0].numpy().astype(np.uint8), f"detector:{detector[0]}"
+    return None, "none"
+
+
+def _measure(original, mask, encode, decode) -> dict:
+    start = time.perf_counter()
+    data = encode()
+    encode_s = time.perf_counter() - start
+    start = time.perf_counter()
+    decoded = decode(data)
+    decode_s = time.perf_counter() - start
+    if decoded.shape != original.shape:
+        raise SclcError(f"decoded shape {decoded.shape} differs from the original {original.shape}")
+    cap = lambda v: None if v is None else min(v, PSNR_CAP)  # noqa: E731
+    return {"bytes": len(data), "bpp": metrics.bits_per_pixel(len(data), *original.shape[:2]),
+            "psnr": cap(metrics.psnr(original, decoded)), "ms_ssim": metrics.ms_ssim(original, decoded),
+            "text_psnr": cap(metrics.psnr(original, decoded, mask)) if mask is not None else None,
+            "encode_s": encode_s, "decode_s": decode_s}
+
+
+def _mean(rows: list[dict]) -> dict:
+    out = {}
+    for key in POINT_KEYS:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        out[key] = float(np.mean(values)) if values else None
+    return out
+
+
+def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: list[ClassicCodec],
+             box_dirs: tuple[Path, ...] = (), detector=None, limit: int | None = None,
+             progress: bool = True) -> dict:
+    """``models``: (curve label, LoadedModel); ``detector``: (name, module) for images without boxes."""
+    from sclc.codec import decompress, encode
+
+    paths = list_images(Path(data_dir))[:limit]
+    if not paths:
+        raise SclcError(f"no images under {data_dir}")
+    jobs = [("learned", label, loaded.model.spec.name, loaded) for label, loaded in models]
+    jobs += [("classic", codec.name, s, codec) for codec in codecs for s in codec.settings]
+    points = {(kind, curve, str(setting)): [] for kind, curve, setting, _ in jobs}
+    sources = {}
+    bar = _progress(len(paths) * len(jobs), progress)
+    for path in paths:
+        rgb = _load_rgb(path)
+        mask, sources[path.name] = _text_mask(path, rgb, box_dirs, detector)
+        for kind, curve, setting, job in jobs:
+            if kind == "learned":
+                row = _measure(rgb, mask, lambda: encode(Image.fromarray(rgb), job).data,
+                               lambda data: np.asarray(decompress(data, job).convert("RGB")))
+            else:
+                row = _measure(rgb, mask, lambda: job.encode(rgb, setting), job.decode)
+            points[(kind, curve, str(setting))].append({"image": path.name, **row})
+            bar.update(1)
+    bar.close()
+    settings = {(k, c, str(s)): s for k, c, s, _ in jobs}
+    return {
+        "schema": SCHEMA,
+        "data_dir": str(data_dir),
+        "images": [p.name for p in paths],
+        "text_mask_source": sources,
+        "points": [{"curve": curve, "kind": kind, "setting": settings[(kind, curve, key)], "mean": _mean(rows),
+                    "images": rows} for (kind, curve, key), rows in points.items()],
+    }
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=not enabled, unit="code", desc="eval", leave=False)
