@@ -187,6 +187,39 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+def _cmd_detect(args) -> int:
+    from sclc.detect import detect_mask, load_detector, overlay
+    from sclc.eval.run import _load_rgb
+    from sclc.imageio import save_image
+    from PIL import Image
+
+    detector = load_detector(args.detector, args.set)
+    from pathlib import Path
+
+    rgb = _load_rgb(Path(args.image))
+    mask = detect_mask(detector, rgb)
+    save_image(Image.fromarray(mask * 255), args.out)
+    if args.overlay:
+        save_image(overlay(rgb, mask), args.overlay)
+    print(f"{args.out}: {mask.mean() * 100:.1f} % of pixels are text" + (f"; overlay {args.overlay}" if args.overlay else ""))
+    return 0
+
+
+def _cmd_detect_eval(args) -> int:
+    import json
+
+    from sclc.detect import evaluate_detector, load_detector
+
+    result = evaluate_detector(load_detector(args.detector, args.set), args.data_dir, args.split, args.limit)
+    result["detector"] = args.detector
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{args.detector}: {result['images']} images ({args.split}), pixel precision {result['precision']:.3f}, "
+              f"recall {result['recall']:.3f}, F1 {result['f1']:.3f}, {result['seconds_per_megapixel']:.3f} s/MP")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sclc", description="Learned screen content image compression toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -251,6 +284,24 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("results")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_plot)
+
+    p = sub.add_parser("detect", help="write a text mask (and an overlay picture) for one image")
+    p.add_argument("image")
+    p.add_argument("--detector", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--overlay")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="detector parameter")
+    p.set_defaults(func=_cmd_detect)
+
+    p = sub.add_parser("detect-eval", help="pixel precision/recall/F1 of a detector against ground-truth boxes")
+    p.add_argument("data_dir", help="images/ + gt/gt_<stem>.txt (ICDAR), or images with <stem>.tsv")
+    p.add_argument("--detector", required=True)
+    p.add_argument("--split", choices=["all", "heldout", "train"], default="all",
+                   help="heldout: the 80 highest-numbered images, never trained on")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="detector parameter")
+    p.set_defaults(func=_cmd_detect_eval)
 
     p = sub.add_parser("export", help="turn a training checkpoint into a codec checkpoint (weights_only-safe)")
     p.add_argument("checkpoint")

@@ -66,3 +66,39 @@ def test_list_reports_broken_plugin(monkeypatch, capsys):
         assert "BROKEN" in out and "ghost" in out and "laplacian" in out
     finally:
         registry_module.default_registry.cache_clear()
+
+
+def test_detect_writes_mask_and_overlay(tmp_path, capsys):
+    from PIL import Image
+
+    from sclc.data.synthetic import render
+
+    render(2, 160, 120).image.save(tmp_path / "shot.png")
+    code = main(["detect", str(tmp_path / "shot.png"), "--detector", "east", "--out", str(tmp_path / "m.png"),
+                 "--overlay", str(tmp_path / "o.png"), "--set", "threshold=0.0"])
+    assert code == 0
+    mask = Image.open(tmp_path / "m.png")
+    assert mask.size == (160, 120) and set(mask.getdata()) <= {0, 255}
+    assert Image.open(tmp_path / "o.png").size == (160, 120)
+    assert main(["detect", str(tmp_path / "shot.png"), "--detector", "east", "--out", str(tmp_path / "x.png"),
+                 "--set", "treshold=0.1"]) == 2
+    assert "did you mean 'threshold'" in capsys.readouterr().err
+
+
+def test_detect_eval_counts_pixels_against_boxes(tmp_path, capsys):
+    from sclc.data.synthetic import render
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "gt").mkdir()
+    for seed in range(2):
+        sample = render(seed, 256, 192)
+        assert sample.boxes
+        sample.image.save(tmp_path / "images" / f"img_{seed}.png")
+        lines = "".join(f'{x0}, {y0}, {x1 - 1}, {y1 - 1}, "w"\n' for x0, y0, x1, y1 in sample.boxes)
+        (tmp_path / "gt" / f"gt_img_{seed}.txt").write_text(lines)
+    assert main(["detect-eval", str(tmp_path), "--detector", "ones", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["images"] == 2 and result["recall"] == 1.0  # everything is text
+    assert 0 < result["precision"] < 1 and result["seconds_per_megapixel"] >= 0
+    assert main(["detect-eval", str(tmp_path), "--detector", "none", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["recall"] == 0.0

