@@ -19,11 +19,15 @@ def _cmd_list(args) -> int:
     rows = [{"kind": c.kind, "name": c.name, "provider": c.provider, "plugin": c.plugin,
              "summary": c.summary, "reference": c.reference} for c in registry.components(args.kind)]
     broken = [{"plugin": b.plugin, "provider": b.provider, "error": b.error} for b in registry.broken]
+    unavailable = [{"kind": u.kind, "name": u.name, "provider": u.provider, "reason": u.reason}
+                   for u in registry.unavailable if not args.kind or u.kind == args.kind]
     if args.json:
-        print(json.dumps({"components": rows, "broken": broken}, indent=2))
+        print(json.dumps({"components": rows, "unavailable": unavailable, "broken": broken}, indent=2))
         return 0
     for row in rows:
         print(f"{row['kind']:<11} {row['name']:<17} {row['provider']:<10} {row['summary']}")
+    for u in unavailable:
+        print(f"UNAVAILABLE {u['name']:<17} {u['provider']:<10} {u['reason']}")
     for b in broken:
         print(f"BROKEN      {b['plugin']:<17} {b['provider']:<10} {b['error']}")
     return 0
@@ -220,6 +224,30 @@ def _cmd_detect_eval(args) -> int:
     return 0
 
 
+def _cmd_train_detector(args) -> int:
+    from sclc.detect import HELD_OUT, load_detector, split_images
+    from sclc.detector_training import collect, save_weights, train_detector
+
+    detector = load_detector(args.detector, ["weights=none"] if args.from_scratch else [])
+    held_out = set()
+    for entry in args.data:  # never train on the ICDAR images detect-eval holds back
+        from pathlib import Path
+
+        root = Path(entry.partition(":")[0])
+        if (root / "images").is_dir() and (root / "gt").is_dir():
+            from sclc.data.folder import list_images
+
+            held_out |= {p.name for p in split_images(list_images(root / "images"), "heldout")}
+    items = collect(args.data, exclude=held_out)
+    print(f"{len(items)} images with boxes ({len(held_out)} held-out ICDAR images excluded), "
+          f"synthetic fraction {args.synthetic_fraction}")
+    train_detector(detector, items, iters=args.iters, crop=args.crop, batch_size=args.batch_size, lr=args.lr,
+                   synthetic_fraction=args.synthetic_fraction, seed=args.seed)
+    save_weights(detector.net, args.out)
+    print(f"weights: {args.out}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sclc", description="Learned screen content image compression toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -302,6 +330,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="detector parameter")
     p.set_defaults(func=_cmd_detect_eval)
+
+    p = sub.add_parser("train-detector", help="train a text detector (east, rrd) on word boxes")
+    p.add_argument("--detector", required=True)
+    p.add_argument("--data", action="append", default=[], help="DIR or DIR:BOXDIR with box files (repeatable)")
+    p.add_argument("--out", required=True, help="state dict (float16)")
+    p.add_argument("--iters", type=int, default=2000)
+    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--synthetic-fraction", type=float, default=0.25)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--from-scratch", action="store_true", help="ignore shipped weights")
+    p.set_defaults(func=_cmd_train_detector)
 
     p = sub.add_parser("export", help="turn a training checkpoint into a codec checkpoint (weights_only-safe)")
     p.add_argument("checkpoint")

@@ -47,6 +47,16 @@ class Component:
 
 
 @dataclass(frozen=True)
+class Unavailable:
+    """A component a plugin could provide if an optional dependency were installed."""
+
+    kind: str
+    name: str
+    provider: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class BrokenPlugin:
     plugin: str
     provider: str
@@ -67,6 +77,10 @@ class Register:
                                self._provider, self._plugin, extra)
         self._registry._add(component)
 
+    def unavailable(self, name: str, reason: str) -> None:
+        """Declare a component that cannot be offered here, and why (e.g. a missing extra)."""
+        self._registry.unavailable.append(Unavailable(self._kind, name, self._provider, reason))
+
 
 class DuplicateComponent(Exception):
     pass
@@ -76,6 +90,7 @@ class Registry:
     def __init__(self):
         self._components: dict[tuple[str, str], Component] = {}
         self.broken: list[BrokenPlugin] = []
+        self.unavailable: list[Unavailable] = []
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
 
@@ -132,6 +147,10 @@ class Registry:
         try:
             return self._components[(kind, name)]
         except KeyError:
+            for missing in self.unavailable:
+                if (missing.kind, missing.name) == (kind, name):
+                    raise UnknownComponentError(
+                        f"{KIND_LABEL[kind]} '{name}' is unavailable: {missing.reason}") from None
             raise UnknownComponentError(unknown_message(kind, name, self.names(kind))) from None
 
 

@@ -25,6 +25,36 @@ def test_registry_toml_equals_discovered_components(registry):
     assert not [b for b in registry.broken if b.provider == "sclc"], registry.broken
 
 
+def test_optional_components_are_offered_or_declared_unavailable(registry):
+    optional = tomllib.loads((ROOT / "registry.toml").read_text())["optional"]
+    unavailable = {(u.kind, u.name): u.reason for u in registry.unavailable}
+    for group in optional:
+        for name in group["names"]:
+            key = (group["kind"], name)
+            assert key in unavailable or name in registry.names(group["kind"]), key
+
+
+def test_mmocr_adapter_absence_is_reported_and_harmless(registry, capsys):
+    from sclc.cli import main
+
+    if "mmocr:dbnet" in registry.names("text_prior"):
+        pytest.skip("mmocr is installed here")
+    assert main(["list", "--kind", "text_prior"]) == 0
+    out = capsys.readouterr().out
+    assert "UNAVAILABLE mmocr:dbnet" in out and "mmcv" in out and "craft" in out
+    from sclc.errors import SpecError
+
+    with pytest.raises(SpecError, match="text prior 'mmocr:dbnet' is unavailable: mmocr is not usable"):
+        parse_spec({"backbone": {"name": "wacnn"}, "text_prior": {"name": "mmocr:dbnet"}}, registry=registry)
+
+
+def test_mmocr_polygons_become_a_mask():
+    from sclc_plugins.detectors.mmocr_adapter import polygons_to_mask
+
+    mask = polygons_to_mask([[2, 2, 8, 2, 8, 5, 2, 5], [0, 0, 1, 0, 1, 1]], [0.9, 0.1], 10, 12, 0.3)
+    assert mask.shape == (10, 12) and mask[2:6, 2:9].all() and mask.sum() == 4 * 7
+
+
 def test_builtins_arrive_through_entry_points(registry):
     builtin_modules = {ep.value for ep in entry_points(group="sclc") if ep.dist.name == "sclc"}
     assert "sclc_plugins.backbones.wacnn" in builtin_modules

@@ -4,6 +4,7 @@ turning a text-probability map into a binary H x W mask (threshold, then optiona
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -94,6 +95,22 @@ def postprocess(mask: torch.Tensor, params: MaskParams) -> torch.Tensor:
                         (labels[region] == index).astype("float32")).to(out))
         mask = out
     return dilate(mask, params.dilation)
+
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+def load_weights(net: nn.Module, choice: str, shipped_name: str) -> bool:
+    """``"shipped"``: the weights trained by sclc and installed with it (if present); ``"none"``:
+    random init; anything else: a state-dict path. Returns whether weights were loaded."""
+    if choice == "none":
+        return False
+    path = WEIGHTS_DIR / shipped_name if choice == "shipped" else Path(choice)
+    if choice == "shipped" and not path.is_file():
+        return False
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return True
 
 
 def rasterize_rboxes(boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import sclc
-from sclc_plugins.detectors.base import MaskParams, TextDetector
+from sclc_plugins.detectors.base import MaskParams, TextDetector, load_weights
 from sclc_plugins.detectors.timm_features import feature_backbone
 
 
@@ -28,7 +28,7 @@ def conv_bn_relu(in_ch: int, out_ch: int, kernel: int) -> nn.Sequential:
 class EASTParams(MaskParams):
     backbone: str = "mobilenetv3_small_100"
     geometry_scale: float = 512.0  # largest predicted edge distance, in pixels
-    weights: str = ""
+    weights: str = "shipped"  # "shipped" (trained by sclc, installed with it), "none", or a path
 
 
 class EASTNet(nn.Module):
@@ -65,12 +65,54 @@ class EAST(TextDetector):
     def __init__(self, params: EASTParams = EASTParams()):
         super().__init__(params)
         self.net = EASTNet(params.backbone, params.geometry_scale)
-        if params.weights:
-            self.net.load_state_dict(torch.load(params.weights, map_location="cpu", weights_only=True))
+        self.pretrained = load_weights(self.net, params.weights, "east.pt")
         self.eval()
 
     def text_probability(self, x):
         return self.net(x)[0]
+
+    def training_loss(self, images, masks, boxes) -> torch.Tensor:
+        """EAST's loss: dice on the score map + (-log IoU of the four edge distances + 10 (1 - cos angle))
+        on text pixels. Axis-aligned word boxes give angle 0."""
+        score, geometry = self.net(images)
+        stride = images.shape[-1] // score.shape[-1]
+        target = (F.avg_pool2d(masks, stride) > 0.5).float()
+        dice = 1 - 2 * (score * target).sum() / (score.sum() + target.sum() + 1e-6)
+        distances, inside = rbox_targets(boxes, score.shape[-2:], stride, images.device)
+        positive = inside & (target[:, 0] > 0)
+        if not positive.any():
+            return dice
+        pred = geometry[:, :4].permute(0, 2, 3, 1)[positive]
+        true = distances.permute(0, 2, 3, 1)[positive]
+        area_p = (pred[:, 0] + pred[:, 2]) * (pred[:, 1] + pred[:, 3])
+        area_t = (true[:, 0] + true[:, 2]) * (true[:, 1] + true[:, 3])
+        inter = ((torch.minimum(pred[:, 0], true[:, 0]) + torch.minimum(pred[:, 2], true[:, 2]))
+                 * (torch.minimum(pred[:, 1], true[:, 1]) + torch.minimum(pred[:, 3], true[:, 3])))
+        iou_loss = -torch.log((inter + 1) / (area_p + area_t - inter + 1)).mean()
+        angle_loss = (1 - torch.cos(geometry[:, 4][positive])).mean()
+        return dice + iou_loss + 10 * angle_loss
+
+
+def rbox_targets(boxes, size, stride: int, device):
+    """Per stride-cell distances (top, right, bottom, left) to the edges of the box holding its centre."""
+    h, w = size
+    distances = torch.zeros(len(boxes), 4, h, w, device=device)
+    inside = torch.zeros(len(boxes), h, w, dtype=torch.bool, device=device)
+    ys = (torch.arange(h, device=device) + 0.5) * stride
+    xs = (torch.arange(w, device=device) + 0.5) * stride
+    for b, image_boxes in enumerate(boxes):
+        for x0, y0, x1, y1 in image_boxes.tolist():
+            rows = ((ys >= y0) & (ys < y1)).nonzero().flatten()
+            cols = ((xs >= x0) & (xs < x1)).nonzero().flatten()
+            if len(rows) == 0 or len(cols) == 0:
+                continue
+            r, c = slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+            distances[b, 0, r, c] = (ys[r] - y0)[:, None]
+            distances[b, 1, r, c] = (x1 - xs[c])[None, :]
+            distances[b, 2, r, c] = (y1 - ys[r])[:, None]
+            distances[b, 3, r, c] = (xs[c] - x0)[None, :]
+            inside[b, r, c] = True
+    return distances, inside
 
 
 @sclc.hookimpl

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torchvision.ops import nms
+from torchvision.ops import box_iou, nms
 
 import sclc
-from sclc_plugins.detectors.base import MaskParams, TextDetector, normalize, pad_to, postprocess, rasterize_rboxes
+from sclc_plugins.detectors.base import (MaskParams, TextDetector, load_weights, normalize, pad_to, postprocess,
+                                         rasterize_rboxes)
 from sclc_plugins.detectors.timm_features import feature_backbone
 
 ASPECT_RATIOS = (1.0, 2.0, 3.0, 5.0, 7.0)  # text lines are long: SSD/TextBoxes-style default boxes
@@ -45,7 +46,7 @@ class RRDParams(MaskParams):
     width: int = 64
     nms_iou: float = 0.3
     max_boxes: int = 500
-    weights: str = ""
+    weights: str = "shipped"  # "shipped" (trained by sclc, installed with it), "none", or a path
 
 
 class RRDNet(nn.Module):
@@ -77,6 +78,15 @@ def default_boxes(h: int, w: int, stride: int, device) -> torch.Tensor:
     return torch.cat([centres.expand(-1, len(ASPECT_RATIOS), 2), shapes.expand(h * w, -1, -1)], dim=-1).reshape(-1, 4)
 
 
+def encode(gt: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`decode` for axis-aligned ground truth (x0, y0, x1, y1): angle delta 0."""
+    size = (gt[:, 2:] - gt[:, :2]).clamp_min(1.0)
+    centre = (gt[:, :2] + gt[:, 2:]) / 2
+    offset = (centre - anchors[:, :2]) / (0.1 * anchors[:, 2:])
+    scale = torch.log(size / anchors[:, 2:]) / 0.2
+    return torch.cat([offset, scale, torch.zeros_like(scale[:, :1])], dim=1)
+
+
 def decode(reg: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
     """SSD box coding plus an angle offset: (N, 5) deltas -> (N, 5) cx, cy, w, h, angle."""
     cx = anchors[:, 0] + reg[:, 0] * 0.1 * anchors[:, 2]
@@ -91,9 +101,42 @@ class RRD(TextDetector):
     def __init__(self, params: RRDParams = RRDParams()):
         super().__init__(params)
         self.net = RRDNet(params.backbone, params.width)
-        if params.weights:
-            self.net.load_state_dict(torch.load(params.weights, map_location="cpu", weights_only=True))
+        self.pretrained = load_weights(self.net, params.weights, "rrd.pt")
         self.eval()
+
+    def training_loss(self, images, masks, boxes) -> torch.Tensor:
+        """SSD matching (IoU >= 0.5 positive, < 0.4 negative, each box's best anchor forced positive),
+        cross-entropy with 3:1 hard-negative mining, smooth-L1 on the box deltas (angle 0 for
+        axis-aligned word boxes)."""
+        logits, deltas, anchors = [], [], []
+        for cls, reg, stride in self.net(images):
+            h, w = cls.shape[-2:]
+            logits.append(cls.reshape(cls.shape[0], -1, 2, h, w).permute(0, 3, 4, 1, 2).reshape(cls.shape[0], -1, 2))
+            deltas.append(reg.reshape(reg.shape[0], -1, 5, h, w).permute(0, 3, 4, 1, 2).reshape(reg.shape[0], -1, 5))
+            anchors.append(default_boxes(h, w, stride, images.device))
+        logits, deltas, anchors = torch.cat(logits, 1), torch.cat(deltas, 1), torch.cat(anchors)
+        corners = torch.cat([anchors[:, :2] - anchors[:, 2:] / 2, anchors[:, :2] + anchors[:, 2:] / 2], dim=1)
+        cls_losses, reg_losses = [], []
+        for b, gt in enumerate(boxes):
+            labels = torch.zeros(len(anchors), dtype=torch.long, device=images.device)
+            ignore = torch.zeros(len(anchors), dtype=torch.bool, device=images.device)
+            if len(gt):
+                iou = box_iou(corners, gt)
+                best_iou, best_gt = iou.max(dim=1)
+                best_iou[iou.argmax(dim=0)] = 1.0  # every box keeps at least its best anchor
+                best_gt[iou.argmax(dim=0)] = torch.arange(len(gt), device=images.device)
+                labels[best_iou >= 0.5] = 1
+                ignore = (best_iou >= 0.4) & (best_iou < 0.5)
+                positive = labels == 1
+                target = encode(gt[best_gt[positive]], anchors[positive])
+                reg_losses.append(F.smooth_l1_loss(deltas[b][positive], target, reduction="sum"))
+            per_anchor = F.cross_entropy(logits[b], labels, reduction="none")
+            negatives = per_anchor.masked_fill((labels == 1) | ignore, 0)
+            count = max(3 * int((labels == 1).sum()), 16)
+            hard = negatives.topk(min(count, len(negatives))).values
+            cls_losses.append(per_anchor[labels == 1].sum() + hard.sum())
+        normaliser = max(sum(len(g) for g in boxes), 1)
+        return (sum(cls_losses) + sum(reg_losses)) / normaliser
 
     def detect(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Per image: rotated boxes (K, 5) in input pixels and their text scores (K,)."""
