@@ -96,3 +96,16 @@ def test_postprocess_boxes_min_area_and_dilation():
     assert out[0, 0, 2:5, 2:9].all() and out[0, 0, 15, 15] == 0 and out.sum() == 21
     grown = postprocess(mask, MaskParams(boxes=False, min_area=0, dilation=1))
     assert grown[0, 0, 14:17, 14:17].all()
+
+
+@pytest.mark.parametrize("name", ["east", "rrd"])
+def test_a_few_training_steps_reduce_the_detector_loss(name):
+    from sclc.detector_training import train_detector
+    from sclc_plugins.detectors.east import EASTParams
+    from sclc_plugins.detectors.rrd import RRDParams
+
+    torch.manual_seed(0)
+    detector = EAST(EASTParams(weights="none")) if name == "east" else RRD(RRDParams(weights="none"))
+    losses = train_detector(detector, [], iters=30, crop=96, batch_size=4, lr=2e-3, synthetic_fraction=1.0,
+                            seed=0, log_every=0)
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5]), (losses[:5], losses[-5:])
