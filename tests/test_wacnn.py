@@ -103,3 +103,16 @@ def test_training_step_reduces_loss_and_trains_the_prior_branch(registry):
         losses.append(terms["loss"].item())
     assert losses[-1] < 0.7 * losses[0]
     assert model.backbone.cond_g_s[0].fem.gamma.weight.abs().sum() > 0  # got gradients through z_hat
+
+
+def test_fast_index_building_equals_compressai():
+    from compressai.models.base import get_scale_table
+
+    from sclc_plugins.backbones.wacnn import build_indexes
+
+    gc = WACNN(WACNNParams(N=16, M=20, num_slices=5, num_heads=4)).gaussian_conditional
+    gc.update_scale_table(get_scale_table(), force=True)
+    torch.manual_seed(0)
+    scales = torch.cat([torch.rand(5000) * 300, gc.scale_table, gc.scale_table * (1 + 1e-7), torch.zeros(3)])
+    scales = scales.reshape(1, 1, -1, 1)
+    assert torch.equal(build_indexes(gc, scales), gc.build_indexes(scales))

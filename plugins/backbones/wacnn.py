@@ -248,7 +248,7 @@ class WACNN(CompressionModel):
         symbols, indexes, y_hat_slices = [], [], []
         for index, y_slice in enumerate(y.chunk(self.num_slices, 1)):
             mu, scale, mean_support = self._slice_params(index, latent_means, latent_scales, y_hat_slices, y_shape)
-            index_map = gc.build_indexes(scale)
+            index_map = build_indexes(gc, scale)
             y_q = gc.quantize(y_slice, "symbols", mu)
             symbols.extend(y_q.reshape(-1).tolist())
             indexes.extend(index_map.reshape(-1).tolist())
@@ -271,7 +271,7 @@ class WACNN(CompressionModel):
         y_hat_slices = []
         for index in range(self.num_slices):
             mu, scale, mean_support = self._slice_params(index, latent_means, latent_scales, y_hat_slices, y_shape)
-            index_list = gc.build_indexes(scale).reshape(-1).tolist()
+            index_list = build_indexes(gc, scale).reshape(-1).tolist()
             crc = _crc(index_list, crc)
             values = decoder.decode_stream(index_list, cdf, cdf_lengths, offsets)
             values = torch.tensor(values, dtype=mu.dtype, device=mu.device).reshape(mu.shape)
@@ -286,6 +286,14 @@ class WACNN(CompressionModel):
         gc = self.gaussian_conditional
         return (gc.quantized_cdf.tolist(), gc.cdf_length.reshape(-1).int().tolist(),
                 gc.offset.reshape(-1).int().tolist())
+
+
+def build_indexes(gc: GaussianConditional, scales: torch.Tensor) -> torch.Tensor:
+    """Same result as ``GaussianConditional.build_indexes`` (the number of scale-table entries,
+    last one excluded, below each scale) in one ``bucketize`` instead of a 63-step Python loop
+    that took a third of the coding time."""
+    scales = gc.lower_bound_scale(scales)
+    return torch.bucketize(scales, gc.scale_table[:-1].to(scales.dtype)).int()
 
 
 def _crc(indexes: list[int], crc: int = 0) -> int:
