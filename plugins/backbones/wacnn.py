@@ -252,7 +252,9 @@ class WACNN(CompressionModel):
             y_q = gc.quantize(y_slice, "symbols", mu)
             symbols.extend(y_q.reshape(-1).tolist())
             indexes.extend(index_map.reshape(-1).tolist())
-            y_hat_slices.append(self._refine(index, mean_support, y_q + mu))
+            # The encoder needs refined slices only as support for later slices.
+            if self.max_support_slices < 0 or index < self.max_support_slices:
+                y_hat_slices.append(self._refine(index, mean_support, y_q + mu))
         encoder.encode_with_indexes(symbols, indexes, cdf, cdf_lengths, offsets)
         return {"strings": [[encoder.flush()], z_strings], "shape": z.size()[-2:], "index_crc": _crc(indexes)}
 
