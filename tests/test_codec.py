@@ -19,27 +19,9 @@ from sclc.container import FormatError
 from sclc.errors import SclcError
 from sclc.imageio import prepare_image, to_pil
 
-from conftest import ROOT, write
+from conftest import ROOT, TINY_SPEC, write
 
-SPEC = """name = "codec-test"
-seed = {seed}
-[backbone]
-name = "wacnn"
-N = 16
-M = 20
-num_slices = 5
-max_support_slices = 2
-num_heads = 4
-prior_channels = 4
-[text_prior]
-name = "none"
-[block]
-name = "nesft"
-hidden = 8
-[loss]
-name = "wmse"
-lmbda = 0.01
-"""
+SPEC = TINY_SPEC.replace("{name}", "codec-test")
 
 
 def screenshot(width=160, height=96, seed=0) -> Image.Image:

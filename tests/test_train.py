@@ -11,27 +11,9 @@ from sclc.checkpoint import export_checkpoint, load_checkpoint, save_checkpoint
 from sclc.spec import load_spec
 from sclc.train.runner import build_runner
 
-from conftest import ROOT, write
+from conftest import ROOT, TINY_SPEC, write
 
-SPEC = """name = "train-test"
-seed = 0
-[backbone]
-name = "wacnn"
-N = 16
-M = 20
-num_slices = 5
-max_support_slices = 2
-num_heads = 4
-prior_channels = 4
-[text_prior]
-name = "none"
-[block]
-name = "nesft"
-hidden = 8
-[loss]
-name = "wmse"
-lmbda = 0.01
-[train]
+SPEC = TINY_SPEC.format(name="train-test", seed=0) + """[train]
 crop = 64
 batch_size = 2
 lr = 1e-3
