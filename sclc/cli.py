@@ -239,10 +239,22 @@ def _cmd_train_detector(args) -> int:
 
             held_out |= {p.name for p in split_images(list_images(root / "images"), "heldout")}
     items = collect(args.data, exclude=held_out)
-    print(f"{len(items)} images with boxes ({len(held_out)} held-out ICDAR images excluded), "
+    teacher = None
+    if args.unlabelled:
+        if not args.teacher:
+            raise SclcError("--unlabelled images need a --teacher detector to label them")
+        from pathlib import Path
+
+        from sclc.data.mask_cache import MaskCache
+        from sclc.detector_training import collect_unlabelled
+
+        teacher_net = load_detector(args.teacher)
+        teacher = MaskCache(Path(args.out).parent / "teacher_masks", args.teacher, {}, teacher_net)
+        items += collect_unlabelled(args.unlabelled)
+    print(f"{len(items)} images ({len(held_out)} held-out ICDAR images excluded), "
           f"synthetic fraction {args.synthetic_fraction}")
     train_detector(detector, items, iters=args.iters, crop=args.crop, batch_size=args.batch_size, lr=args.lr,
-                   synthetic_fraction=args.synthetic_fraction, seed=args.seed)
+                   synthetic_fraction=args.synthetic_fraction, seed=args.seed, teacher=teacher)
     save_weights(detector.net, args.out)
     print(f"weights: {args.out}")
     return 0
@@ -342,6 +354,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--synthetic-fraction", type=float, default=0.25)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--from-scratch", action="store_true", help="ignore shipped weights")
+    p.add_argument("--unlabelled", action="append", default=[], help="folder of images without boxes")
+    p.add_argument("--teacher", help="detector whose masks label the --unlabelled images (e.g. craft)")
     p.set_defaults(func=_cmd_train_detector)
 
     p = sub.add_parser("export", help="turn a training checkpoint into a codec checkpoint (weights_only-safe)")

@@ -31,7 +31,7 @@ Boxes = np.ndarray  # (K, 4) x0, y0, x1, y1 (end-exclusive)
 @dataclass
 class BoxedImage:
     path: Path
-    box_file: Path
+    box_file: Path | None  # None: boxes come from a teacher detector (distillation)
 
 
 def collect(entries: list[str], exclude: set[str] = frozenset()) -> list[BoxedImage]:
@@ -47,6 +47,20 @@ def collect(entries: list[str], exclude: set[str] = frozenset()) -> list[BoxedIm
             if box_file is not None and path.name not in exclude:
                 out.append(BoxedImage(path, box_file))
     return out
+
+
+def collect_unlabelled(folders: list[str]) -> list[BoxedImage]:
+    """Images without ground truth (e.g. screenshots), to be labelled by a teacher detector."""
+    return [BoxedImage(path, None) for folder in folders for path in list_images(Path(folder))]
+
+
+def mask_to_boxes(mask: np.ndarray) -> Boxes:
+    """Bounding boxes of the connected regions of a binary mask."""
+    from scipy import ndimage
+
+    labels, _ = ndimage.label(mask > 0)
+    boxes = [(r[1].start, r[0].start, r[1].stop, r[0].stop) for r in ndimage.find_objects(labels) if r]
+    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
 
 def _boxes_array(boxes) -> Boxes:
@@ -85,8 +99,8 @@ def boxes_to_mask(boxes: Boxes, size: int) -> np.ndarray:
 
 
 class Sampler:
-    def __init__(self, items: list[BoxedImage], crop: int, synthetic_fraction: float, seed: int):
-        self.items, self.crop, self.synthetic_fraction = items, crop, synthetic_fraction
+    def __init__(self, items: list[BoxedImage], crop: int, synthetic_fraction: float, seed: int, teacher=None):
+        self.items, self.crop, self.synthetic_fraction, self.teacher = items, crop, synthetic_fraction, teacher
         self.rng = np.random.default_rng(seed)
         self._cache: dict[Path, tuple[np.ndarray, Boxes]] = {}
 
@@ -94,7 +108,14 @@ class Sampler:
         if item.path not in self._cache:
             from sclc.eval.run import _load_rgb
 
-            self._cache[item.path] = (_load_rgb(item.path), _boxes_array(read_boxes(item.box_file)))
+            rgb = _load_rgb(item.path)
+            if item.box_file is not None:
+                boxes = _boxes_array(read_boxes(item.box_file))
+            elif self.teacher is not None:
+                boxes = mask_to_boxes(self.teacher(rgb, item.path))
+            else:
+                raise SclcError(f"{item.path} has no boxes and no teacher detector was given")
+            self._cache[item.path] = (rgb, boxes)
         return self._cache[item.path]
 
     def sample(self) -> tuple[np.ndarray, Boxes]:
@@ -118,11 +139,12 @@ class Sampler:
 
 def train_detector(detector: torch.nn.Module, items: list[BoxedImage], *, iters: int, crop: int = 256,
                    batch_size: int = 8, lr: float = 1e-3, synthetic_fraction: float = 0.25, seed: int = 0,
-                   log_every: int = 50, log=print) -> list[float]:
+                   log_every: int = 50, log=print, teacher=None) -> list[float]:
+    """``teacher(rgb, path) -> mask`` labels items without boxes (e.g. CRAFT distilled into EAST)."""
     if not hasattr(detector, "training_loss"):
         raise SclcError(f"{type(detector).__name__} has no training_loss: it cannot be trained here")
     torch.manual_seed(seed)
-    sampler = Sampler(items, crop, synthetic_fraction, seed)
+    sampler = Sampler(items, crop, synthetic_fraction, seed, teacher)
     params = [p for p in detector.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=iters, pct_start=0.1)

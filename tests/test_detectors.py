@@ -109,3 +109,21 @@ def test_a_few_training_steps_reduce_the_detector_loss(name):
     losses = train_detector(detector, [], iters=30, crop=96, batch_size=4, lr=2e-3, synthetic_fraction=1.0,
                             seed=0, log_every=0)
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5]), (losses[:5], losses[-5:])
+
+
+def test_teacher_labels_unlabelled_images(tmp_path):
+    from PIL import Image
+
+    from sclc.detector_training import Sampler, collect_unlabelled, mask_to_boxes
+
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "shot.png")
+    mask = np.zeros((40, 60), np.uint8)
+    mask[5:10, 3:20] = 1
+    mask[20:30, 40:55] = 1
+    assert mask_to_boxes(mask).tolist() == [[3, 5, 20, 10], [40, 20, 55, 30]]
+    calls = []
+    teacher = lambda image, path: calls.append(path) or mask  # noqa: E731
+    sampler = Sampler(collect_unlabelled([str(tmp_path)]), crop=32, synthetic_fraction=0.0, seed=0, teacher=teacher)
+    images, masks, boxes = sampler.batch(3)
+    assert images.shape == (3, 3, 32, 32) and len(calls) == 1  # labelled once, then cached
