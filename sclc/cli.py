@@ -214,7 +214,10 @@ def _cmd_detect_eval(args) -> int:
 
     from sclc.detect import evaluate_detector, load_detector
 
-    result = evaluate_detector(load_detector(args.detector, args.set), args.data_dir, args.split, args.limit)
+    from pathlib import Path
+
+    result = evaluate_detector(load_detector(args.detector, args.set), args.data_dir, args.split, args.limit,
+                               tuple(Path(d) for d in args.box_dir))
     result["detector"] = args.detector
     if args.json:
         print(json.dumps(result, indent=2))
@@ -339,6 +342,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["all", "heldout", "train"], default="all",
                    help="heldout: the 80 highest-numbered images, never trained on")
     p.add_argument("--limit", type=int)
+    p.add_argument("--box-dir", action="append", default=[], help="folder holding the <stem>.tsv box files")
     p.add_argument("--json", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="detector parameter")
     p.set_defaults(func=_cmd_detect_eval)

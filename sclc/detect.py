@@ -70,25 +70,25 @@ def split_images(paths: list[Path], split: str) -> list[Path]:
     return ordered
 
 
-def ground_truth(path: Path, shape) -> np.ndarray | None:
-    box_file = find_box_file(path)
+def ground_truth(path: Path, shape, box_dirs: tuple[Path, ...] = ()) -> np.ndarray | None:
+    box_file = find_box_file(path, box_dirs)
     return None if box_file is None else rasterize(read_boxes(box_file), *shape)
 
 
 def evaluate_detector(detector: torch.nn.Module, data_dir: str | Path, split: str = "all",
-                      limit: int | None = None) -> dict:
+                      limit: int | None = None, box_dirs: tuple[Path, ...] = ()) -> dict:
     from sclc.eval.run import _load_rgb
 
     root = Path(data_dir)
     images = root / "images" if (root / "images").is_dir() else root
-    paths = [p for p in split_images(list_images(images), split) if find_box_file(p) is not None][:limit]
+    paths = [p for p in split_images(list_images(images), split) if find_box_file(p, box_dirs) is not None][:limit]
     if not paths:
         raise SclcError(f"no images with ground-truth boxes under {data_dir}")
     tp = fp = fn = 0
     seconds = megapixels = 0.0
     for path in paths:
         rgb = _load_rgb(path)
-        truth = ground_truth(path, rgb.shape[:2]).astype(bool)
+        truth = ground_truth(path, rgb.shape[:2], box_dirs).astype(bool)
         start = time.perf_counter()
         predicted = detect_mask(detector, rgb).astype(bool)
         seconds += time.perf_counter() - start
