@@ -78,6 +78,7 @@ class TrainSpec:
     workers: int = 0  # data-loader processes
     synthetic_images: int = 100_000  # distinct generated screens before the stream repeats
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: Literal["off", "bf16"] = "off"  # bf16 autocast of the forward pass (no loss scaling needed)
     init_from: str | None = None  # stage 2: start from this codec or training checkpoint
 
     def __post_init__(self):

@@ -1,3 +1,4 @@
+import math
 import os
 import signal
 import subprocess
@@ -51,6 +52,13 @@ def test_a_few_cpu_iterations_reduce_the_loss_and_checkpoints_keep_the_spec(spec
     trained = dict(runner.model.codec.named_parameters())
     for key, value in codec.named_parameters():
         torch.testing.assert_close(value, trained[key], rtol=0, atol=0)
+
+
+def test_bf16_autocast_training_runs(spec_file, tmp_path):
+    runner = _train(spec_file, tmp_path / "amp", "train.max_iters=2", "train.val_interval=100",
+                    "train.checkpoint_interval=100", "train.amp=\"bf16\"")
+    losses = runner.message_hub.get_scalar("train/loss").data[0]
+    assert len(losses) == 2 and all(map(math.isfinite, losses))
 
 
 def test_stage_two_starts_from_init_from(spec_file, tmp_path):

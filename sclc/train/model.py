@@ -34,9 +34,9 @@ def masked_psnr(x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> lis
 
 
 class TrainableCodec(BaseModel):
-    def __init__(self, codec: torch.nn.Module, loss: torch.nn.Module):
+    def __init__(self, codec: torch.nn.Module, loss: torch.nn.Module, amp: str = "off"):
         super().__init__()
-        self.codec, self.loss = codec, loss
+        self.codec, self.loss, self.amp = codec, loss, amp
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None, mode: str = "loss"):
         if mask is None:
@@ -60,7 +60,8 @@ class TrainableCodec(BaseModel):
         data = self.data_preprocessor(data, True)
         forward = forward or self
         main, aux = optim_wrapper["main"], optim_wrapper["aux"]
-        with main.optim_context(self):
+        device = data["inputs"].device.type
+        with main.optim_context(self), torch.autocast(device, dtype=torch.bfloat16, enabled=self.amp == "bf16"):
             terms = forward(**data, mode="loss")
         main.backward(terms["loss"] + terms["aux_loss"])
         main.step()

@@ -85,8 +85,12 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
     codec = build_model(spec, registry)
     if t.init_from:
         codec.load_state_dict(load_state_for_init(t.init_from, spec))
-    model = TrainableCodec(codec, build_loss(spec, registry))
+    model = TrainableCodec(codec, build_loss(spec, registry), amp=t.amp)
     train_set, val_set = build_datasets(spec, codec, work_dir)
+    for name, dataset in (("training", train_set), ("validation", val_set)):
+        skipped = getattr(dataset.source, "skipped", [])
+        if skipped:
+            print(f"{name} data: skipped {len(skipped)} unreadable image(s), e.g. {skipped[0]}")
     optim_wrapper = build_optim_wrapper(model, spec)
 
     distributed = launcher != "none"
