@@ -127,3 +127,28 @@ def test_teacher_labels_unlabelled_images(tmp_path):
     sampler = Sampler(collect_unlabelled([str(tmp_path)]), crop=32, synthetic_fraction=0.0, seed=0, teacher=teacher)
     images, masks, boxes = sampler.batch(3)
     assert images.shape == (3, 3, 32, 32) and len(calls) == 1  # labelled once, then cached
+
+
+def test_craft_targets_from_word_boxes():
+    from sclc_plugins.detectors.craft import craft_targets
+
+    # a 60x20 word at full resolution -> 30x10 at CRAFT's half resolution: 5 character cells
+    maps = craft_targets(torch.tensor([[10.0, 10.0, 70.0, 30.0]]), 30, 50)
+    region, affinity = maps
+    assert maps.shape == (2, 30, 50) and region.max() > 0.9 and affinity.max() > 0.9
+    row = region[10]  # the word's middle row: five peaks, one per character cell
+    peaks = [(row[i] > row[i - 1]) and (row[i] >= row[i + 1]) for i in range(1, 49)]
+    assert sum(peaks) == 5
+    assert region[:4].max() < 1e-3 and region[:, :4].max() < 1e-3  # nothing outside the word
+
+
+def test_craft_fine_tuning_steps_reduce_its_loss():
+    from sclc.detector_training import train_detector
+    from sclc_plugins.detectors.craft import CRAFTParams
+
+    torch.manual_seed(0)
+    craft = CRAFT(CRAFTParams(weights="none"))
+    losses = train_detector(craft, [], iters=12, crop=64, batch_size=2, lr=1e-3, synthetic_fraction=1.0,
+                            seed=0, log_every=0)
+    # per-step losses jump with how much text a random crop holds: compare medians
+    assert np.median(losses[-4:]) < 0.7 * np.median(losses[:4]), (losses[:4], losses[-4:])

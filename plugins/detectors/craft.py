@@ -120,12 +120,61 @@ class CRAFT(TextDetector):
         """(B, 2, H/2, W/2) region and affinity scores of a normalised, padded input."""
         return self.net(x)[0].permute(0, 3, 1, 2)
 
+    def training_loss(self, images, masks, boxes) -> torch.Tensor:
+        """MSE on region/affinity maps against targets approximated from word boxes, with the
+        text pixels weighted like the rest of the crop put together (CRAFT's OHEM in spirit)."""
+        scores = self.scores(images)
+        targets = torch.stack([craft_targets(b, *scores.shape[-2:]) for b in boxes]).to(scores)
+        error = (scores - targets) ** 2
+        positive = targets > 0.1
+        text = error[positive].mean() if positive.any() else error.new_zeros(())
+        return text + error[~positive].mean()
+
     def text_probability(self, x):
         region, affinity = self.scores(x).unbind(dim=1)
         # Text where the region score passes low_text or the affinity passes link_threshold;
         # rescale the affinity so both share the single mask threshold.
         scale = self.mask_params.threshold / max(self.mask_params.link_threshold, 1e-6)
         return torch.maximum(region, affinity * scale).clamp(0, 1).unsqueeze(1)
+
+
+CHAR_ASPECT = 0.6  # a character is about 0.6 times as wide as it is tall
+SIGMA = 3.5  # Gaussian standard deviation = box side / SIGMA
+
+
+def _gaussian(xs, ys, cx, cy, sx, sy):
+    return torch.exp(-((xs - cx) ** 2 / (2 * sx**2) + (ys - cy) ** 2 / (2 * sy**2)))
+
+
+def craft_targets(boxes: torch.Tensor, height: int, width: int, scale: float = 0.5):
+    """Region and affinity maps approximated from word boxes (CRAFT needs character boxes):
+    each word is cut into round(width / (0.6 height)) equal character cells; each cell gets a 2D
+    Gaussian (region) and each pair of neighbours a Gaussian centred on their shared edge, half
+    as tall (affinity)."""
+    region = torch.zeros(height, width)
+    affinity = torch.zeros(height, width)
+    ys = torch.arange(height, dtype=torch.float32)[:, None] + 0.5
+    xs = torch.arange(width, dtype=torch.float32)[None, :] + 0.5
+    for x0, y0, x1, y1 in (boxes * scale).tolist():
+        w, h = x1 - x0, y1 - y0
+        if w < 1 or h < 1:
+            continue
+        n = max(1, round(w / (CHAR_ASPECT * h)))
+        cell = w / n
+        r0, r1 = max(int(y0), 0), min(int(y1) + 1, height)
+        c0, c1 = max(int(x0), 0), min(int(x1) + 1, width)
+        if r0 >= r1 or c0 >= c1:
+            continue
+        local_x, local_y = xs[:, c0:c1], ys[r0:r1]
+        cy = (y0 + y1) / 2
+        for i in range(n):
+            cx = x0 + (i + 0.5) * cell
+            g = _gaussian(local_x, local_y, cx, cy, cell / SIGMA, h / SIGMA)
+            region[r0:r1, c0:c1] = torch.maximum(region[r0:r1, c0:c1], g)
+            if i + 1 < n:
+                g = _gaussian(local_x, local_y, x0 + (i + 1) * cell, cy, cell / SIGMA, h / (2 * SIGMA))
+                affinity[r0:r1, c0:c1] = torch.maximum(affinity[r0:r1, c0:c1], g)
+    return torch.stack([region, affinity])
 
 
 @sclc.hookimpl
