@@ -141,6 +141,13 @@ class LoadedModel:
     model: PriorGuidedCodec
     reference: bytes  # stored in files so they can be decoded without --model
     description: str
+    _id: bytes | None = None
+
+    def identity(self) -> bytes:
+        """The model id, hashed once: a loaded model's weights do not change."""
+        if self._id is None:
+            self._id = model_id(self.model)
+        return self._id
 
 
 def load_model(arg: str | Path, overrides: list[str] = ()) -> LoadedModel:

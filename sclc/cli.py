@@ -193,14 +193,14 @@ def _cmd_plot(args) -> int:
 
 def _cmd_detect(args) -> int:
     from sclc.detect import detect_mask, load_detector, overlay
-    from sclc.eval.run import _load_rgb
+    from sclc.imageio import load_rgb
     from sclc.imageio import save_image
     from PIL import Image
 
     detector = load_detector(args.detector, args.set)
     from pathlib import Path
 
-    rgb = _load_rgb(Path(args.image))
+    rgb = load_rgb(Path(args.image))
     mask = detect_mask(detector, rgb)
     save_image(Image.fromarray(mask * 255), args.out)
     if args.overlay:
@@ -228,7 +228,7 @@ def _cmd_detect_eval(args) -> int:
 
 
 def _cmd_train_detector(args) -> int:
-    from sclc.detect import HELD_OUT, load_detector, split_images
+    from sclc.detect import load_detector, split_images
     from sclc.detector_training import collect, save_weights, train_detector
 
     detector = load_detector(args.detector, ["weights=none"] if args.from_scratch else [])

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from sclc import container
-from sclc.checkpoint import LoadedModel, load_model, model_from_reference, model_id
+from sclc.checkpoint import LoadedModel, load_model, model_from_reference
 from sclc.container import FormatError, Header
 from sclc.determinism import fixed_threads
 from sclc.errors import SclcError
@@ -52,7 +52,7 @@ def encode(image, model, text_mask: torch.Tensor | None = None) -> Encoded:
         out = net.compress(x, text_mask)
     z_shape = tuple(int(s) for s in out["shape"])
     header = Header(
-        model_id=model_id(net), height=h, width=w, mode=prepared.mode,
+        model_id=loaded.identity(), height=h, width=w, mode=prepared.mode,
         pad_h=(-h) % STRIDE, pad_w=(-w) % STRIDE, z_shape=z_shape,
         y_shape=(z_shape[0] * 4, z_shape[1] * 4), index_crc=int(out.get("index_crc", 0)),
         reference=loaded.reference)
@@ -68,9 +68,9 @@ def compress(image, model, text_mask: torch.Tensor | None = None) -> bytes:
 def decompress(data: bytes, model=None) -> Image.Image:
     """Decode .sclc bytes. ``model`` may be omitted when the file embeds its (spec) model."""
     header, strings = container.unpack(data)
-    net = _as_loaded(model).model if model is not None else model_from_reference(header.reference)
-    net.eval()
-    expected = model_id(net)
+    loaded = _as_loaded(model) if model is not None else LoadedModel(model_from_reference(header.reference), b"", "")
+    net = loaded.model.eval()
+    expected = loaded.identity()
     if expected != header.model_id:
         raise FormatError(f"this file was written by model {header.model_id.hex()}, "
                           f"not by the given model ({expected.hex()})")

@@ -77,7 +77,7 @@ def ground_truth(path: Path, shape, box_dirs: tuple[Path, ...] = ()) -> np.ndarr
 
 def evaluate_detector(detector: torch.nn.Module, data_dir: str | Path, split: str = "all",
                       limit: int | None = None, box_dirs: tuple[Path, ...] = ()) -> dict:
-    from sclc.eval.run import _load_rgb
+    from sclc.imageio import load_rgb
 
     root = Path(data_dir)
     images = root / "images" if (root / "images").is_dir() else root
@@ -87,7 +87,7 @@ def evaluate_detector(detector: torch.nn.Module, data_dir: str | Path, split: st
     tp = fp = fn = 0
     seconds = megapixels = 0.0
     for path in paths:
-        rgb = _load_rgb(path)
+        rgb = load_rgb(path)
         truth = ground_truth(path, rgb.shape[:2], box_dirs).astype(bool)
         start = time.perf_counter()
         predicted = detect_mask(detector, rgb).astype(bool)

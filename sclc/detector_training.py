@@ -106,9 +106,9 @@ class Sampler:
 
     def _load(self, item: BoxedImage):
         if item.path not in self._cache:
-            from sclc.eval.run import _load_rgb
+            from sclc.imageio import load_rgb
 
-            rgb = _load_rgb(item.path)
+            rgb = load_rgb(item.path)
             if item.box_file is not None:
                 boxes = _boxes_array(read_boxes(item.box_file))
             elif self.teacher is not None:

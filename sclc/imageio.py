@@ -76,6 +76,13 @@ def read_image(path: str | Path) -> Image.Image:
         raise SclcError(f"cannot read image {path}: {exc}") from None
 
 
+def load_rgb(path: str | Path) -> np.ndarray:
+    """Any image file -> 8-bit RGB array (H, W, 3), converted as the codec converts it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(to_pil(prepare_image(read_image(path)).tensor))
+
+
 def to_pil(x: torch.Tensor, mode: int = MODE_RGB) -> Image.Image:
     """(1,3,H,W) or (3,H,W) float in [0,1] -> 8-bit PIL image (rounded, clamped)."""
     x = x.detach().reshape(3, *x.shape[-2:]).clamp(0, 1).mul(255).round().to(torch.uint8).cpu()

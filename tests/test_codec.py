@@ -1,5 +1,3 @@
-import io
-import math
 import struct
 import subprocess
 import sys
@@ -14,7 +12,7 @@ from PIL import Image, ImageDraw
 from sclc import container
 from sclc.checkpoint import export_checkpoint, load_checkpoint, load_model, model_id, save_checkpoint
 from sclc.cli import main
-from sclc.codec import compress, decompress, encode
+from sclc.codec import compress, decompress
 from sclc.container import FormatError
 from sclc.errors import SclcError
 from sclc.imageio import prepare_image, to_pil

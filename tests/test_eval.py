@@ -6,7 +6,7 @@ import pytest
 
 from sclc.cli import main
 from sclc.eval import metrics
-from sclc.eval.bdrate import bd_rate, curves, table
+from sclc.eval.bdrate import bd_rate, table
 from sclc.eval.codecs import CODECS, ClassicCodec, resolve
 from sclc.eval.run import POINT_KEYS, SCHEMA, evaluate
 
@@ -90,7 +90,6 @@ def test_classic_codecs_round_trip_and_rate_grows_with_setting(name):
 
 
 def test_eval_results_schema_is_stable(tmp_path, capsys):
-    from PIL import Image
 
     from sclc.data.synthetic import render
 

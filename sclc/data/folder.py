@@ -6,7 +6,6 @@ warning and counted (``skipped``), both when the folder is scanned and if one fa
 
 from __future__ import annotations
 
-import logging
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -16,9 +15,9 @@ from PIL import Image
 
 from sclc.data.boxes import BoxFormatError, find_box_file, rasterize, read_boxes
 from sclc.errors import SclcError
+from sclc.imageio import load_rgb
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
-log = logging.getLogger(__name__)
 
 
 def list_images(root: Path) -> list[Path]:
@@ -63,8 +62,7 @@ class ImageFolder:
             if str(path) in self.skipped:
                 continue
             try:
-                with Image.open(path) as image:
-                    rgb = np.asarray(_to_rgb(image))
+                rgb = load_rgb(path)
             except Exception as exc:
                 self._skip(path, exc)
                 continue
@@ -83,13 +81,3 @@ class ImageFolder:
             return rasterize(read_boxes(box_file), *rgb.shape[:2])
         except BoxFormatError as exc:
             raise SclcError(str(exc)) from None
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    from sclc.imageio import prepare_image, to_pil
-
-    if image.mode == "RGB":
-        return image
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return to_pil(prepare_image(image).tensor)

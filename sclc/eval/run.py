@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +11,13 @@ from PIL import Image
 from sclc.data.boxes import find_box_file, rasterize, read_boxes
 from sclc.data.folder import list_images
 from sclc.errors import SclcError
+from sclc.imageio import load_rgb
 from sclc.eval import metrics
 from sclc.eval.codecs import ClassicCodec
 
 SCHEMA = "sclc-eval/1"
 PSNR_CAP = 100.0  # identical images have infinite PSNR; JSON has no infinity
 POINT_KEYS = ("bpp", "psnr", "ms_ssim", "text_psnr", "encode_s", "decode_s")
-
-
-def _load_rgb(path: Path) -> np.ndarray:
-    from sclc.imageio import prepare_image, read_image, to_pil
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return np.asarray(to_pil(prepare_image(read_image(path)).tensor))
 
 
 def _text_mask(path: Path, rgb: np.ndarray, box_dirs, detector) -> tuple[np.ndarray | None, str]:
@@ -80,7 +72,7 @@ def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: lis
     sources = {}
     bar = _progress(len(paths) * len(jobs), progress)
     for path in paths:
-        rgb = _load_rgb(path)
+        rgb = load_rgb(path)
         mask, sources[path.name] = _text_mask(path, rgb, box_dirs, detector)
         for kind, curve, setting, job in jobs:
             if kind == "learned":
