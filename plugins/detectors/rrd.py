@@ -42,6 +42,8 @@ class ActiveRotatingConv(nn.Module):
 
 @dataclass(frozen=True)
 class RRDParams(MaskParams):
+    threshold: float = 0.2  # chosen on the ICDAR training split (README "Text detectors")
+    boxes: bool = False  # the mask is already a union of rasterised boxes
     backbone: str = "mobilenetv3_small_100"
     width: int = 64
     nms_iou: float = 0.3
