@@ -152,3 +152,19 @@ def test_craft_fine_tuning_steps_reduce_its_loss():
                             seed=0, log_every=0)
     # per-step losses jump with how much text a random crop holds: compare medians
     assert np.median(losses[-4:]) < 0.7 * np.median(losses[:4]), (losses[:4], losses[-4:])
+
+
+@pytest.mark.parametrize("name, floor", [("east", 0.5), ("rrd", 0.3)])
+def test_shipped_weights_find_text_in_synthetic_screenshots(name, floor):
+    from sclc.data.synthetic import render
+
+    detector = EAST() if name == "east" else RRD()
+    assert detector.pretrained, "shipped weights missing from plugins/detectors/weights"
+    scores = []
+    for seed in (21, 22, 23):
+        sample = render(seed, 320, 240)
+        x = torch.from_numpy(np.asarray(sample.image).copy()).permute(2, 0, 1).float().div(255)[None]
+        predicted = detector(x)[0, 0].numpy() > 0
+        truth = sample.mask > 0
+        scores.append(2 * (predicted & truth).sum() / (predicted.sum() + truth.sum()))
+    assert np.mean(scores) > floor, scores
