@@ -60,9 +60,6 @@ def save_checkpoint(model: PriorGuidedCodec, path: str | Path, registry: Registr
 
 
 def _load_dict(path: Path) -> dict:
-    from sclc.train.safe_load import allow_mmengine_checkpoint_types
-
-    allow_mmengine_checkpoint_types()  # training checkpoints carry mmengine's message hub
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

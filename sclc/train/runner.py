@@ -23,7 +23,6 @@ from sclc.spec import Spec
 from sclc.train.hooks import PlateauLRHook, SclcCheckpointHook
 from sclc.train.metric import CodecMetric
 from sclc.train.model import SclcDistributedDataParallel, TrainableCodec, is_aux_parameter
-from sclc.train.safe_load import allow_mmengine_checkpoint_types
 
 VAL_SEED_OFFSET = 10_000_019  # validation screens never coincide with training screens
 
@@ -74,7 +73,6 @@ def build_optim_wrapper(trainable: TrainableCodec, spec: Spec) -> OptimWrapperDi
 
 def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, launcher: str = "none",
                  device: str | None = None) -> Runner:
-    allow_mmengine_checkpoint_types()
     t = spec.train
     work_dir = Path(work_dir)
     device = resolve_device(device or t.device)
