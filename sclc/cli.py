@@ -142,9 +142,10 @@ def _cmd_eval(args) -> int:
         from sclc.registry import default_registry
 
         component = default_registry().get("text_prior", args.detector)
-        detector = (args.detector, component.factory(component.default_params()))
+        params = component.default_params()
+        detector = (args.detector, params, component.factory(params))
     results = evaluate(args.data_dir, models, codecs, box_dirs=tuple(args.box_dir), detector=detector,
-                       limit=args.limit, progress=not args.quiet)
+                       limit=args.limit, progress=not args.quiet, mask_cache=args.mask_cache)
     atomic_write(args.out, (json.dumps(results, indent=1) + "\n").encode())
     if args.plot:
         from sclc.eval.plot import plot
@@ -314,6 +315,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--box-dir", action="append", default=[], help="extra folder of <stem>.tsv / gt_<stem>.txt boxes")
     p.add_argument("--detector", help="text prior for the text-region PSNR of images without boxes")
     p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--mask-cache", help="folder caching detector masks across runs (encode times then "
+                   "exclude the codecs' text detectors)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_eval)
 

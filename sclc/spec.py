@@ -58,6 +58,7 @@ class TrainSpec:
     masks: Literal["boxes", "detector", "none"] = "boxes"  # boxes: *.tsv / gt_*.txt beside images
     box_dirs: tuple[str, ...] = ()  # extra folders searched for <stem>.tsv / gt_<stem>.txt
     mask_cache: str | None = None  # detector-mask cache folder; none -> WORK_DIR/mask_cache
+    cache_mb: int = 1024  # decoded training images kept in memory (per process; 0 = decode every time)
     crop: int = 256
     batch_size: int = 8
     flip: bool = True  # random horizontal flips
@@ -86,6 +87,8 @@ class TrainSpec:
                     "val_crop", "log_interval", "synthetic_images", "max_keep_checkpoints"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} = {getattr(self, key)} must be >= 1")
+        if self.cache_mb < 0:
+            raise ValueError(f"cache_mb = {self.cache_mb} must be >= 0")
         if self.workers < 0 or self.clip_grad < 0 or self.lr <= 0 or self.aux_lr <= 0:
             raise ValueError("workers and clip_grad must be >= 0, lr and aux_lr > 0")
 

@@ -57,6 +57,22 @@ def test_folder_lists_recursively_skips_corrupt_and_reads_masks(folder):
     assert mask.sum() == 0
 
 
+def test_decoded_images_are_cached_within_the_memory_budget(folder, monkeypatch):
+    import sclc.data.folder as folder_module
+
+    decoded = []
+    real_load = folder_module.load_rgb
+    monkeypatch.setattr(folder_module, "load_rgb", lambda path: decoded.append(path.name) or real_load(path))
+    with pytest.warns(UserWarning):
+        data = ImageFolder(folder, cache_mb=1)
+    first = data.load(0)
+    second = data.load(0)
+    assert decoded == ["a.png"] and second[0] is first[0]
+    data._cache_left = 0  # budget spent: later images are decoded every time, never cached
+    data.load(1), data.load(1)
+    assert decoded == ["a.png", "gray.jpg", "gray.jpg"]
+
+
 def test_small_images_are_padded_to_the_crop(folder):
     with pytest.warns(UserWarning):
         data = ImageFolder(folder)

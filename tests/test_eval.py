@@ -103,7 +103,7 @@ def test_eval_results_schema_is_stable(tmp_path, capsys):
                  "--plot", str(tmp_path / "rd.png"), "--quiet"])
     assert code == 0
     results = json.loads(out.read_text())
-    assert set(results) == {"schema", "data_dir", "images", "text_mask_source", "points"}
+    assert set(results) == {"schema", "data_dir", "images", "text_mask_source", "cached_text_priors", "points"}
     assert results["schema"] == "sclc-eval/1" and results["images"] == ["img0.png", "img1.png"]
     assert set(results["text_mask_source"].values()) == {"boxes"}
     point = results["points"][0]
@@ -129,3 +129,32 @@ def test_eval_learned_model_uses_real_files(tmp_path):
     assert point["kind"] == "learned" and point["curve"] == "tiny"
     row = point["images"][0]
     assert row["bpp"] == pytest.approx(8 * row["bytes"] / (64 * 64))
+
+
+def test_eval_mask_cache_computes_each_detector_mask_once(tmp_path):
+    from sclc.checkpoint import load_model
+    from sclc.data.synthetic import render
+    from sclc.registry import default_registry
+
+    data = tmp_path / "data"
+    data.mkdir()
+    render(3, 64, 64).image.save(data / "a.png")  # no boxes: the metric needs a detector too
+    spec = tmp_path / "m.toml"
+    spec.write_text('[backbone]\nname = "wacnn"\nN = 16\nM = 20\nnum_slices = 5\nnum_heads = 4\n'
+                    'prior_channels = 4\n[text_prior]\nname = "east"\n[block]\nname = "nesft"\nhidden = 8\n')
+    model = load_model(spec)
+    component = default_registry().get("text_prior", "east")
+    params = component.default_params()
+    detector = ("east", params, component.factory(params))
+    cache = tmp_path / "masks"
+    first = evaluate(data, [("m", model)], [], detector=detector, progress=False, mask_cache=cache)
+    assert len(list(cache.glob("*.png"))) == 1  # codec prior and metric share the east mask
+    assert first["cached_text_priors"] and first["text_mask_source"] == {"a.png": "detector:east"}
+
+    def no_detector(x):
+        raise AssertionError("the cached mask should have been used")
+
+    model.model._text_prior = (no_detector,)
+    second = evaluate(data, [("m", model)], [], detector=("east", params, no_detector), progress=False,
+                      mask_cache=cache)
+    assert second["points"][0]["images"][0]["bytes"] == first["points"][0]["images"][0]["bytes"]

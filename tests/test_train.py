@@ -77,6 +77,25 @@ def test_stage_two_starts_from_init_from(spec_file, tmp_path):
                                stage1.model.codec.state_dict()["backbone.g_a.0.weight"])
 
 
+def test_a_conditioned_model_starts_from_a_plain_backbone_as_that_backbone(spec_file, tmp_path):
+    from sclc.builder import build_model
+    from sclc.checkpoint import init_weights
+    from sclc.errors import SclcError
+    from sclc.registry import default_registry
+
+    plain_spec = write(tmp_path, SPEC.replace('name = "nesft"\nhidden = 8', 'name = "none"'), "plain.toml")
+    plain = build_model(load_spec(plain_spec), default_registry()).eval()
+    guided = build_model(load_spec(spec_file), default_registry()).eval()
+    fresh = init_weights(guided, plain.state_dict(), "plain.pt")
+    assert fresh and all(k.startswith(("backbone.prior_", "backbone.cond_")) for k in fresh)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():  # SEM starts as the identity, so the guided model is the plain one
+        torch.testing.assert_close(guided(x, torch.ones(1, 1, 64, 64))["x_hat"], plain(x)["x_hat"])
+    wider = build_model(load_spec(spec_file, ["backbone.N=24"]), default_registry())
+    with pytest.raises(SclcError, match="weights do not fit .*other shape"):
+        init_weights(guided, wider.state_dict(), "wide.pt")
+
+
 TRAIN = [sys.executable, "-m", "sclc", "train"]
 COMMON = ["--set", "train.max_iters=8", "--set", "train.checkpoint_interval=2", "--set", "train.val_interval=100"]
 

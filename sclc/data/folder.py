@@ -2,6 +2,8 @@
 
 Images: png, jpg, jpeg, bmp, webp, found recursively. Unreadable files are skipped with a
 warning and counted (``skipped``), both when the folder is scanned and if one fails later.
+Decoded images and their masks are kept in memory up to ``cache_mb``: decoding a large PNG for
+every crop otherwise costs more than the training step of a small model.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ class ImageFolder:
     """``load(i) -> (RGB uint8 array (H,W,3), text mask uint8 (H,W) or None)``."""
 
     def __init__(self, root: str | Path, masks: str = "boxes", box_dirs: tuple[str, ...] = (),
-                 detector: Callable[[np.ndarray, Path], np.ndarray] | None = None):
+                 detector: Callable[[np.ndarray, Path], np.ndarray] | None = None, cache_mb: int = 0):
         self.root = Path(root)
+        self._cache: dict[Path, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._cache_left = cache_mb * 2**20
         self.masks, self.detector = masks, detector
         self.box_dirs = tuple(Path(d) for d in box_dirs)
         self.skipped: list[str] = []
@@ -61,12 +65,19 @@ class ImageFolder:
             path = self.paths[(index + offset) % len(self.paths)]
             if str(path) in self.skipped:
                 continue
+            if path in self._cache:
+                return self._cache[path]
             try:
                 rgb = load_rgb(path)
             except Exception as exc:
                 self._skip(path, exc)
                 continue
-            return rgb, self.mask_for(path, rgb)
+            sample = rgb, self.mask_for(path, rgb)
+            size = rgb.nbytes + (0 if sample[1] is None else sample[1].nbytes)
+            if size <= self._cache_left:
+                self._cache[path] = sample
+                self._cache_left -= size
+            return sample
         raise SclcError(f"no readable images left under {self.root}")
 
     def mask_for(self, path: Path, rgb: np.ndarray) -> np.ndarray | None:

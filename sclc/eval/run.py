@@ -20,17 +20,38 @@ PSNR_CAP = 100.0  # identical images have infinite PSNR; JSON has no infinity
 POINT_KEYS = ("bpp", "psnr", "ms_ssim", "text_psnr", "encode_s", "decode_s")
 
 
-def _text_mask(path: Path, rgb: np.ndarray, box_dirs, detector) -> tuple[np.ndarray | None, str]:
+def _detect(rgb: np.ndarray, path: Path, name: str, params, module, cache_dir) -> np.ndarray:
+    """Binary text mask of one image; with ``cache_dir`` computed once per image and detector."""
+    if cache_dir is not None:
+        from sclc.data.mask_cache import MaskCache
+
+        return MaskCache(cache_dir, name, params, module)(rgb, path)
+    import torch
+
+    x = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div(255)[None]
+    with torch.no_grad():
+        return module(x)[0, 0].numpy().astype(np.uint8)
+
+
+def _text_mask(path: Path, rgb: np.ndarray, box_dirs, detector, cache_dir) -> tuple[np.ndarray | None, str]:
     box_file = find_box_file(path, box_dirs)
     if box_file is not None:
         return rasterize(read_boxes(box_file), *rgb.shape[:2]), "boxes"
     if detector is not None:
-        import torch
-
-        x = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div(255)[None]
-        with torch.no_grad():
-            return detector[1](x)[0, 0].numpy().astype(np.uint8), f"detector:{detector[0]}"
+        name, params, module = detector
+        return _detect(rgb, path, name, params, module, cache_dir), f"detector:{name}"
     return None, "none"
+
+
+def _codec_text_mask(path: Path, rgb: np.ndarray, model, cache_dir):
+    """The codec's own text-prior mask, from the cache (None: the codec runs its detector itself)."""
+    if cache_dir is None or not model.conditioned or model.spec.text_prior.name in ("none", "ones"):
+        return None
+    import torch
+
+    choice = model.spec.text_prior
+    mask = _detect(rgb, path, choice.name, choice.params, model.text_prior, cache_dir)
+    return torch.from_numpy(mask).float()[None, None]
 
 
 def _measure(original, mask, encode, decode) -> dict:
@@ -59,8 +80,12 @@ def _mean(rows: list[dict]) -> dict:
 
 def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: list[ClassicCodec],
              box_dirs: tuple[Path, ...] = (), detector=None, limit: int | None = None,
-             progress: bool = True) -> dict:
-    """``models``: (curve label, LoadedModel); ``detector``: (name, module) for images without boxes."""
+             progress: bool = True, mask_cache: str | Path | None = None) -> dict:
+    """``models``: (curve label, LoadedModel); ``detector``: (name, params, module) for images without boxes.
+
+    ``mask_cache``: a folder where detector masks (the codecs' text priors and the metric's) are
+    computed once per image and reused; the codecs' ``encode_s`` then excludes their detector.
+    """
     from sclc.codec import decompress, encode
 
     paths = list_images(Path(data_dir))[:limit]
@@ -73,10 +98,11 @@ def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: lis
     bar = _progress(len(paths) * len(jobs), progress)
     for path in paths:
         rgb = load_rgb(path)
-        mask, sources[path.name] = _text_mask(path, rgb, box_dirs, detector)
+        mask, sources[path.name] = _text_mask(path, rgb, box_dirs, detector, mask_cache)
         for kind, curve, setting, job in jobs:
             if kind == "learned":
-                row = _measure(rgb, mask, lambda: encode(Image.fromarray(rgb), job).data,
+                prior_mask = _codec_text_mask(path, rgb, job.model, mask_cache)
+                row = _measure(rgb, mask, lambda: encode(Image.fromarray(rgb), job, prior_mask).data,
                                lambda data: np.asarray(decompress(data, job).convert("RGB")))
             else:
                 row = _measure(rgb, mask, lambda: job.encode(rgb, setting), job.decode)
@@ -89,6 +115,7 @@ def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: lis
         "data_dir": str(data_dir),
         "images": [p.name for p in paths],
         "text_mask_source": sources,
+        "cached_text_priors": mask_cache is not None,
         "points": [{"curve": curve, "kind": kind, "setting": settings[(kind, curve, key)], "mean": _mean(rows),
                     "images": rows} for (kind, curve, key), rows in points.items()],
     }

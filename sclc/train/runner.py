@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 from torch.utils.data import default_collate
 
 from sclc.builder import build_loss, build_model
-from sclc.checkpoint import load_state_for_init
+from sclc.checkpoint import init_weights, load_state_for_init
 from sclc.data.folder import ImageFolder
 from sclc.data.stream import CropStream, FixedCrops, StreamSampler, SyntheticSource
 from sclc.errors import SclcError
@@ -43,7 +43,7 @@ def _folder(path: str, spec: Spec, model, work_dir: Path) -> ImageFolder:
 
         cache_dir = t.mask_cache or str(work_dir / "mask_cache")
         detector = MaskCache(cache_dir, spec.text_prior.name, spec.text_prior.params, model.text_prior)
-    return ImageFolder(path, masks=t.masks, box_dirs=t.box_dirs, detector=detector)
+    return ImageFolder(path, masks=t.masks, box_dirs=t.box_dirs, detector=detector, cache_mb=t.cache_mb)
 
 
 def build_datasets(spec: Spec, model, work_dir: Path):
@@ -82,7 +82,9 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
     registry = default_registry()
     codec = build_model(spec, registry)
     if t.init_from:
-        codec.load_state_dict(load_state_for_init(t.init_from, spec))
+        fresh = init_weights(codec, load_state_for_init(t.init_from, spec), t.init_from)
+        if fresh:
+            print(f"init_from {t.init_from}: {len(fresh)} prior-branch tensors start fresh (not in the file)")
     model = TrainableCodec(codec, build_loss(spec, registry), amp=t.amp)
     train_set, val_set = build_datasets(spec, codec, work_dir)
     for name, dataset in (("training", train_set), ("validation", val_set)):
