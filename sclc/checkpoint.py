@@ -5,7 +5,8 @@ components, and the state dict including the entropy models' CDF tables after ``
 it loads with ``torch.load(weights_only=True)`` and never executes pickled code.
 
 ``--model`` accepts a checkpoint path, a spec TOML (seeded random weights; the compressed file
-then embeds the spec so it decodes without ``--model``), or a pretrained name.
+then embeds the spec so it decodes without ``--model``), or a pretrained name (sclc.zoo; the file
+then names it, so it also decodes without ``--model``).
 """
 
 from __future__ import annotations
@@ -48,12 +49,27 @@ def _providers(spec, registry: Registry) -> dict:
     return {kind: [choice.name, registry.get(kind, choice.name).provider] for kind, choice in kinds.items()}
 
 
-def save_checkpoint(model: PriorGuidedCodec, path: str | Path, registry: Registry | None = None) -> None:
+def round_to_half(model: PriorGuidedCodec) -> None:
+    """Round every weight to float16 precision in place (the model becomes the rounded one)."""
+    with torch.no_grad():
+        for param in model.parameters():
+            param.copy_(param.half().float())
+
+
+def save_checkpoint(model: PriorGuidedCodec, path: str | Path, registry: Registry | None = None,
+                    half: bool = False) -> None:
+    """``half``: store the weights as float16 (half the file). The model is rounded first and its
+    CDF tables rebuilt from the rounded weights, so the file describes exactly the saved model."""
+    if half:
+        round_to_half(model)
     with fixed_threads():
         model.update(force=True)
+    params = {name for name, _ in model.named_parameters()}
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if k in params and v.is_floating_point() else v for k, v in state.items()}
     payload = {"format": FORMAT, "version": VERSION, "spec": model.spec.to_dict(),
-               "providers": _providers(model.spec, registry or default_registry()),
-               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+               "providers": _providers(model.spec, registry or default_registry()), "state_dict": state}
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     atomic_write(path, buffer.getvalue())
@@ -105,7 +121,7 @@ def load_checkpoint(path: str | Path, registry: Registry | None = None) -> Prior
     return model_from_spec_data(data["spec"], data["state_dict"], str(path), data.get("providers"), registry)
 
 
-def export_checkpoint(training_checkpoint: str | Path, out: str | Path) -> PriorGuidedCodec:
+def export_checkpoint(training_checkpoint: str | Path, out: str | Path, half: bool = False) -> PriorGuidedCodec:
     """Training checkpoint (``state_dict`` + ``meta.sclc_spec``, as the trainer writes) -> codec checkpoint."""
     path = Path(training_checkpoint)
     data = _load_dict(path)
@@ -118,7 +134,7 @@ def export_checkpoint(training_checkpoint: str | Path, out: str | Path) -> Prior
         state = {k.removeprefix("module.").removeprefix("codec."): v for k, v in data["state_dict"].items()}
         state = {k: v for k, v in state.items() if not k.startswith("loss.")}
         model = model_from_spec_data(spec_data, state, str(path))
-    save_checkpoint(model, out)
+    save_checkpoint(model, out, half=half)
     return model
 
 
@@ -173,8 +189,19 @@ class LoadedModel:
         return self._id
 
 
-def load_model(arg: str | Path, overrides: list[str] = ()) -> LoadedModel:
+def load_model(arg: str | Path, overrides: list[str] = (), quality: int | None = None) -> LoadedModel:
+    """A checkpoint path, a spec TOML, or a pretrained name (with ``quality``, default 3)."""
+    from sclc import zoo
+
     path = Path(arg)
+    if not path.exists() and zoo.is_name(str(arg)):
+        if overrides:
+            raise SclcError(f"--set cannot change the pretrained model '{arg}'")
+        entry = zoo.resolve(str(arg), quality)
+        return LoadedModel(load_checkpoint(zoo.verified_path(entry)), entry.reference,
+                           f"pretrained {entry.name} quality {entry.quality}")
+    if quality is not None:
+        raise SclcError(f"--quality applies to pretrained model names, not to {arg}")
     if path.suffix == ".toml":
         spec = load_spec(path, overrides)
         model = model_from_spec_data(spec.to_dict(), None, str(path))
@@ -182,10 +209,16 @@ def load_model(arg: str | Path, overrides: list[str] = ()) -> LoadedModel:
         return LoadedModel(model, reference, f"spec {path} (seed {spec.seed}, random weights)")
     if path.exists():
         return LoadedModel(load_checkpoint(path), b"", f"checkpoint {path}")
-    raise SclcError(f"unknown model '{arg}': not a file, and not a spec (.toml)")
+    known = ", ".join(sorted(zoo.catalogue())) or "none installed"
+    raise SclcError(f"unknown model '{arg}': not a file, a spec (.toml) or a pretrained name ({known})")
 
 
 def model_from_reference(reference: bytes) -> PriorGuidedCodec:
+    from sclc import zoo
+
+    pretrained = zoo.from_reference(reference)
+    if pretrained is not None:
+        return load_checkpoint(zoo.verified_path(pretrained))
     if reference.startswith(_SPEC_REFERENCE):
         try:
             spec_data = json.loads(zlib.decompress(reference[len(_SPEC_REFERENCE):]))

@@ -33,6 +33,39 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _cmd_models(args) -> int:
+    from sclc import zoo
+
+    rows = [m for qualities in zoo.catalogue().values() for m in qualities.values()]
+    if args.json:
+        print(json.dumps([{**m.__dict__, "path": str(m.path)} for m in rows], indent=2))
+        return 0
+    if not rows:
+        print("no pretrained models installed")
+        return 0
+    print(f"{'name':<14} {'quality':>7} {'lambda':>8} {'bpp':>7} {'PSNR':>7} {'text PSNR':>10}  summary")
+    for m in rows:
+        r = m.measured or {}
+        cell = lambda key, spec: format(r[key], spec) if r.get(key) is not None else "-"  # noqa: E731
+        print(f"{m.name:<14} {m.quality:>7} {m.lmbda:>8} {cell('bpp', '7.3f'):>7} {cell('psnr', '7.2f'):>7} "
+              f"{cell('text_psnr', '10.2f'):>10}  {m.summary}")
+    print(f"measured on: {zoo.DIRECTORY / 'MODEL_CARD.md'}")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from pathlib import Path
+
+    from sclc.demo import format_rows, run_demo
+
+    rows = run_demo(args.model, args.quality, Path(args.out_dir), args.width, args.height, args.seed)
+    print(f"generated {args.width}x{args.height} screenshot (seed {args.seed}); classic codecs at the largest "
+          f"quality that fits the learned file")
+    print(format_rows(rows))
+    print(f"images and files: {args.out_dir}/")
+    return 0
+
+
 def _cmd_build(args) -> int:
     from sclc.report import build_report, format_report
 
@@ -50,7 +83,7 @@ def _cmd_compress(args) -> int:
     from sclc.imageio import atomic_write, read_image
 
     image = read_image(args.input)
-    loaded = load_model(args.model, args.set)
+    loaded = load_model(args.model, args.set, quality=args.quality)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # conversions are reported below as notes
@@ -89,7 +122,7 @@ def _cmd_decompress(args) -> int:
 def _cmd_export(args) -> int:
     from sclc.checkpoint import export_checkpoint, model_id
 
-    model = export_checkpoint(args.checkpoint, args.output)
+    model = export_checkpoint(args.checkpoint, args.output, half=args.half)
     print(f"{args.output}: codec checkpoint of '{model.spec.name}' (model id {model_id(model).hex()})")
     return 0
 
@@ -114,11 +147,16 @@ def _model_args(values: list[str]) -> list[tuple[str, object]]:
 
     from sclc.checkpoint import load_model
 
+    from sclc import zoo
+
     out = []
     for value in values:
         label, _, path = value.partition("=")
         if not path or Path(value).exists():
             label, path = "", value
+        if not Path(path).exists() and zoo.is_name(path):  # a pretrained name: all its qualities, one curve
+            out += [(label or path, load_model(path, quality=q)) for q in sorted(zoo.catalogue()[path])]
+            continue
         loaded = load_model(path)
         out.append((label or loaded.model.spec.name, loaded))
     return out
@@ -281,10 +319,25 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_build)
 
+    p = sub.add_parser("demo", help="a pretrained codec vs JPEG and WebP at the same size on a generated screenshot")
+    p.add_argument("--model", default="sci-tiny", help="pretrained name, checkpoint or spec (default sci-tiny)")
+    p.add_argument("--quality", type=int, help="quality of a pretrained model (default 3)")
+    p.add_argument("--out-dir", default="sclc-demo")
+    p.add_argument("--width", type=int, default=1280)
+    p.add_argument("--height", type=int, default=720)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("models", help="list the pretrained models shipped with sclc")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_models)
+
     p = sub.add_parser("compress", help="compress an image into a .sclc file")
     p.add_argument("input")
     p.add_argument("output")
-    p.add_argument("--model", required=True, help="codec checkpoint, spec TOML (seeded random weights) or name")
+    p.add_argument("--model", required=True,
+                   help="codec checkpoint, spec TOML (seeded random weights) or pretrained name (sclc models)")
+    p.add_argument("--quality", type=int, help="quality of a pretrained model, 1 (smallest) .. 4 (default 3)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec field")
     p.set_defaults(func=_cmd_compress)
 
@@ -307,7 +360,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="real-bitstream RD evaluation of models and classic codecs on a folder")
     p.add_argument("data_dir")
-    p.add_argument("--model", action="append", default=[], help="[LABEL=]CHECKPOINT_OR_SPEC (repeatable)")
+    p.add_argument("--model", action="append", default=[],
+                   help="[LABEL=]CHECKPOINT, SPEC or pretrained name (all its qualities); repeatable")
     p.add_argument("--codec", action="append", default=[],
                    help="jpeg, webp, avif, jpeg2000, jpegxl, hevc, avif-screen (repeatable)")
     p.add_argument("--out", required=True, help="results JSON")
@@ -368,6 +422,7 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="turn a training checkpoint into a codec checkpoint (weights_only-safe)")
     p.add_argument("checkpoint")
     p.add_argument("output")
+    p.add_argument("--half", action="store_true", help="store weights as float16 (the model is rounded first)")
     p.set_defaults(func=_cmd_export)
     return parser
 

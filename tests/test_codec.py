@@ -192,6 +192,22 @@ def test_export_from_training_checkpoint_and_missing_plugin(trained, tmp_path):
         load_checkpoint(tmp_path / "junk.pt")
 
 
+def test_half_export_halves_the_file_and_describes_the_rounded_model(trained, tmp_path):
+    model = load_checkpoint(trained)
+    save_checkpoint(model, tmp_path / "half.pt", half=True)  # rounds `model` in place
+    stored = torch.load(tmp_path / "half.pt", weights_only=True)["state_dict"]
+    assert stored["backbone.g_a.0.weight"].dtype == torch.float16
+    original = torch.load(trained, weights_only=True)["state_dict"]
+    nbytes = lambda state: sum(v.numel() * v.element_size() for k, v in state.items() if "cdf" not in k)  # noqa: E731
+    assert nbytes(stored) < 0.55 * nbytes(original)  # the CDF tables stay int32
+    loaded = load_checkpoint(tmp_path / "half.pt")
+    assert model_id(loaded) == model_id(model)  # same weights, same CDF tables
+    image = screenshot()
+    data = compress(image, loaded)
+    assert data == compress(image, model)
+    assert np.asarray(decompress(data, loaded)).shape == np.asarray(image).shape
+
+
 def _run(code: str, *args) -> None:
     subprocess.run([sys.executable, "-c", code, *map(str, args)], check=True, cwd=ROOT)
 
