@@ -116,3 +116,42 @@ def test_fast_index_building_equals_compressai():
     scales = torch.cat([torch.rand(5000) * 300, gc.scale_table, gc.scale_table * (1 + 1e-7), torch.zeros(3)])
     scales = scales.reshape(1, 1, -1, 1)
     assert torch.equal(build_indexes(gc, scales), gc.build_indexes(scales))
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fast_gdn_matches_compressai_without_autograd(inverse, channels_last):
+    from compressai.layers import GDN as ReferenceGDN
+
+    from sclc_plugins.layers.gdn import GDN
+
+    torch.manual_seed(0)
+    fast, reference = GDN(12, inverse=inverse), ReferenceGDN(12, inverse=inverse)
+    with torch.no_grad():
+        fast.gamma.add_(0.05 * torch.rand_like(fast.gamma))
+    reference.load_state_dict(fast.state_dict())
+    x = torch.randn(1, 12, 9, 7)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), reference(x), rtol=1e-5, atol=1e-6)
+    x.requires_grad_(True)  # with autograd: CompressAI's own forward, gradients intact
+    fast(x).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_a_model_still_trains_after_coding_in_channels_last():
+    from sclc.builder import build_model
+    from sclc.registry import default_registry
+    from sclc.spec import parse_spec
+
+    spec = parse_spec({"backbone": {"name": "wacnn", "N": 16, "M": 20, "num_slices": 5, "num_heads": 4}})
+    model = build_model(spec, default_registry()).eval()
+    model.update(force=True)
+    out = model.compress(torch.rand(1, 3, 64, 64))
+    assert model.backbone.g_a[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert model.decompress(out["strings"], out["shape"])["x_hat"].shape == (1, 3, 64, 64)
+    model.train()
+    result = model(torch.rand(2, 3, 64, 64))
+    result["x_hat"].mean().backward()
+    assert model.backbone.g_a[0].weight.grad is not None
