@@ -70,6 +70,15 @@ def test_official_craft_matches_easyocr_reference_fixture():
     torch.testing.assert_close(scores, fixture["scores"], atol=1e-4, rtol=1e-4)
 
 
+def test_craft_without_its_official_weights_says_so(monkeypatch):
+    import sclc_plugins.detectors.craft as craft_module
+
+    monkeypatch.setattr(craft_module, "official_weights_path", lambda: None)
+    with pytest.warns(UserWarning, match="official weights are not installed"):
+        craft = craft_module.CRAFT()
+    assert not craft.pretrained
+
+
 def test_official_craft_finds_text_in_a_synthetic_screenshot():
     from sclc.data.synthetic import render
     from sclc_plugins.detectors.craft import official_weights_path

