@@ -147,6 +147,7 @@ def prepare_dev(data: Path, out: Path) -> Path:
 
 def evaluate(work: Path, dev: Path, name: str, extra: list[str]) -> Path:
     out = work / "eval" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     if not out.exists():
         run(sclc("eval", str(dev), *extra, "--detector", "craft", "--mask-cache", str(work / "masks"),
                  "--out", str(out), "--quiet"), work / "logs" / f"eval-{name}.log")
