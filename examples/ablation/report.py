@@ -40,6 +40,25 @@ def rd_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _means(results: dict, curve: str) -> dict[str, dict]:
+    return {p["setting"].rsplit("-", 1)[-1]: p["mean"] for p in results["points"] if p["curve"] == curve}
+
+
+def same_lambda_table(results: dict, variants: list[str]) -> str:
+    base = _means(results, "wacnn")
+    qualities = sorted(base)
+    lines = ["| variant | " + " | ".join(f"{q}: rate / PSNR / text PSNR" for q in qualities) + " |",
+             "|---|" + "---:|" * len(qualities)]
+    for variant in variants:
+        cells = []
+        for q, m in sorted(_means(results, variant).items()):
+            b = base[q]
+            text = "-" if None in (m["text_psnr"], b["text_psnr"]) else f"{m['text_psnr'] - b['text_psnr']:+.2f}"
+            cells.append(f"{100 * (m['bpp'] / b['bpp'] - 1):+.1f} % / {m['psnr'] - b['psnr']:+.2f} / {text}")
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def bd(results: dict, anchor: str, test: str, metric: str) -> float | None:
     by_curve = curves(results, metric)
     if anchor not in by_curve or test not in by_curve:
@@ -65,6 +84,10 @@ def tables(results: dict) -> str:
     out += [f"| {c} | {_pct(bd(results, c, 'full', 'psnr'))} | {_pct(bd(results, c, 'full', 'text_psnr'))} | "
             f"{_pct(bd(results, c, 'wacnn', 'psnr'))} | {_pct(bd(results, c, 'wacnn', 'text_psnr'))} |"
             for c in classic]
+    out += ["", "### Same lambda, side by side: each variant against `wacnn` at the same quality", "",
+            "Rate change and PSNR / text-PSNR change of the variant's mean point against the baseline's mean",
+            "point at the same lambda (a crude but robust view when curves are too short or not monotonic for",
+            "BD-rate).", "", same_lambda_table(results, [c for c in learned if c != "wacnn"])]
     out += ["", "### Rate-distortion points (means over the images)", "", rd_table(results)]
     return "\n".join(out) + "\n"
 
