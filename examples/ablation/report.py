@@ -98,6 +98,7 @@ def _subset(results: dict, names) -> dict:
 
 def write_report(results: dict, work: Path, root: Path) -> None:
     figures = root / "examples" / "ablation" / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
     plot(_subset(results, LEARNED_ORDER), figures / "rd_ablation.png", title="sci/dev 512x512 crops: ablations")
     plot(_subset(results, {"wacnn", "full", *[c for c in curves(results) if c not in LEARNED_ORDER]}),
          figures / "rd_codecs.png", title="sci/dev 512x512 crops: learned vs classic codecs")
