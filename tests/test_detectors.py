@@ -22,6 +22,25 @@ def test_detectors_give_binary_masks_of_input_size(detectors, batch, h, w, name)
     assert set(mask.unique().tolist()) <= {0.0, 1.0}
 
 
+@pytest.mark.parametrize("name", ["east", "rrd"])
+def test_detectors_run_at_another_scale_and_answer_at_input_size(name):
+    from sclc.data.synthetic import render
+    from sclc.registry import default_registry
+
+    component = default_registry().get("text_prior", name)
+    sample = render(4, 200, 120)
+    x = torch.from_numpy(np.asarray(sample.image).copy()).permute(2, 0, 1).float().div(255)[None]
+    masks = {}
+    for scale in (0.5, 1.0, 2.0):
+        params = component.params(**{**component.default_params().__dict__, "scale": scale})
+        masks[scale] = component.factory(params)(x)
+        assert masks[scale].shape == (1, 1, 120, 200)
+        assert set(masks[scale].unique().tolist()) <= {0.0, 1.0}
+    assert not torch.equal(masks[2.0], masks[1.0])  # the network really saw another image
+    with pytest.raises(ValueError, match="scale = 0 must lie in"):
+        component.params(scale=0)
+
+
 def test_craft_keeps_the_official_layout(detectors):
     keys = list(detectors["craft"].net.state_dict())
     # craft_mlt_25k.pth: 154 tensors from module.basenet.slice1.0.weight to module.conv_cls.8.bias

@@ -20,8 +20,11 @@ class MaskParams:
     dilation: int = 0  # grow the mask by this many pixels (square structuring element)
     boxes: bool = True  # fill each connected text region's bounding box (word/line boxes, like GT)
     min_area: int = 0  # drop connected regions smaller than this many pixels
+    scale: float = 1.0  # run the network on the image resized by this factor (>1 finds smaller text)
 
     def __post_init__(self):
+        if not 0.05 <= self.scale <= 8:
+            raise ValueError(f"scale = {self.scale} must lie in [0.05, 8]")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold = {self.threshold} must lie in [0, 1]")
         if self.dilation < 0 or self.min_area < 0:
@@ -39,6 +42,14 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
 def pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
     h, w = x.shape[-2:]
     return F.pad(x, (0, (-w) % multiple, 0, (-h) % multiple), mode="replicate" if min(h, w) > 1 else "constant")
+
+
+def rescale(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """The image resized by ``scale`` (at least 1 pixel a side), as the network will see it."""
+    if scale == 1.0:
+        return x
+    size = tuple(max(1, round(s * scale)) for s in x.shape[-2:])
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
 
 
 def dilate(mask: torch.Tensor, pixels: int) -> torch.Tensor:
@@ -63,10 +74,14 @@ class TextDetector(nn.Module):
     def probability(self, x: torch.Tensor) -> torch.Tensor:
         """Text probability at the input's full H x W."""
         h, w = x.shape[-2:]
+        x = rescale(x, self.mask_params.scale)
         padded = pad_to(normalize(x), self.stride)
         prob = self.text_probability(padded)
         full = F.interpolate(prob, size=padded.shape[-2:], mode="bilinear", align_corners=False)
-        return full[..., :h, :w]
+        full = full[..., : x.shape[-2], : x.shape[-1]]
+        if full.shape[-2:] != (h, w):
+            full = F.interpolate(full, size=(h, w), mode="bilinear", align_corners=False)
+        return full
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:

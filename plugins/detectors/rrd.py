@@ -20,7 +20,7 @@ from torchvision.ops import box_iou, nms
 
 import sclc
 from sclc_plugins.detectors.base import (MaskParams, TextDetector, load_weights, normalize, pad_to, postprocess,
-                                         rasterize_rboxes)
+                                         rasterize_rboxes, rescale)
 from sclc_plugins.detectors.timm_features import feature_backbone
 
 ASPECT_RATIOS = (1.0, 2.0, 3.0, 5.0, 7.0)  # text lines are long: SSD/TextBoxes-style default boxes
@@ -166,8 +166,11 @@ class RRD(TextDetector):
     @torch.no_grad()
     def forward(self, x):
         h, w = x.shape[-2:]
-        masks = [rasterize_rboxes(boxes, h, w) for boxes, _ in self.detect(x)]
-        return postprocess(torch.stack(masks).to(x.dtype), self.mask_params)
+        x = rescale(x, self.mask_params.scale)
+        masks = torch.stack([rasterize_rboxes(boxes, *x.shape[-2:]) for boxes, _ in self.detect(x)]).to(x.dtype)
+        if masks.shape[-2:] != (h, w):
+            masks = F.interpolate(masks, size=(h, w), mode="nearest")
+        return postprocess(masks, self.mask_params)
 
 
 @sclc.hookimpl
