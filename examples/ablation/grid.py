@@ -183,7 +183,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--stage1-iters", type=int, default=4000)
-    parser.add_argument("--stage2-iters", type=int, default=300)
+    parser.add_argument("--stage2-iters", type=int, default=400)
     args = parser.parse_args()
     work, data = args.work.resolve(), args.data.resolve()
     qualities = range(1, len(LAMBDAS) + 1)
