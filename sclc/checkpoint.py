@@ -75,9 +75,10 @@ def save_checkpoint(model: PriorGuidedCodec, path: str | Path, registry: Registr
     atomic_write(path, buffer.getvalue())
 
 
-def _load_dict(path: Path) -> dict:
+def _load_dict(path: Path, content: bytes | None = None) -> dict:
+    """``content``: the file's bytes when the caller has already read them."""
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        data = torch.load(path if content is None else io.BytesIO(content), map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise SclcError(f"no such checkpoint: {path}") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
@@ -111,9 +112,10 @@ def model_from_spec_data(spec_data: dict, state_dict: dict | None, source: str, 
     return model.eval()
 
 
-def load_checkpoint(path: str | Path, registry: Registry | None = None) -> PriorGuidedCodec:
+def load_checkpoint(path: str | Path, registry: Registry | None = None,
+                    content: bytes | None = None) -> PriorGuidedCodec:
     path = Path(path)
-    data = _load_dict(path)
+    data = _load_dict(path, content)
     if data.get("format") != FORMAT:
         raise SclcError(f"{path} is not an sclc codec checkpoint (use `sclc export` on training checkpoints)")
     if data.get("version", 0) > VERSION:
@@ -198,8 +200,7 @@ def load_model(arg: str | Path, overrides: list[str] = (), quality: int | None =
         if overrides:
             raise SclcError(f"--set cannot change the pretrained model '{arg}'")
         entry = zoo.resolve(str(arg), quality)
-        return LoadedModel(load_checkpoint(zoo.verified_path(entry)), entry.reference,
-                           f"pretrained {entry.name} quality {entry.quality}")
+        return LoadedModel(_load_pretrained(entry), entry.reference, f"pretrained {entry.name} quality {entry.quality}")
     if quality is not None:
         raise SclcError(f"--quality applies to pretrained model names, not to {arg}")
     if path.suffix == ".toml":
@@ -213,12 +214,18 @@ def load_model(arg: str | Path, overrides: list[str] = (), quality: int | None =
     raise SclcError(f"unknown model '{arg}': not a file, a spec (.toml) or a pretrained name ({known})")
 
 
+def _load_pretrained(entry) -> PriorGuidedCodec:
+    from sclc import zoo
+
+    return load_checkpoint(entry.path, content=zoo.verified_bytes(entry))
+
+
 def model_from_reference(reference: bytes) -> PriorGuidedCodec:
     from sclc import zoo
 
     pretrained = zoo.from_reference(reference)
     if pretrained is not None:
-        return load_checkpoint(zoo.verified_path(pretrained))
+        return _load_pretrained(pretrained)
     if reference.startswith(_SPEC_REFERENCE):
         try:
             spec_data = json.loads(zlib.decompress(reference[len(_SPEC_REFERENCE):]))

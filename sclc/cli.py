@@ -145,17 +145,17 @@ def _model_args(values: list[str]) -> list[tuple[str, object]]:
     """``--model PATH`` or ``--model LABEL=PATH``; points with one label form one RD curve."""
     from pathlib import Path
 
+    from sclc import zoo
     from sclc.checkpoint import load_model
 
-    from sclc import zoo
-
+    pretrained = zoo.catalogue()
     out = []
     for value in values:
         label, _, path = value.partition("=")
         if not path or Path(value).exists():
             label, path = "", value
-        if not Path(path).exists() and zoo.is_name(path):  # a pretrained name: all its qualities, one curve
-            out += [(label or path, load_model(path, quality=q)) for q in sorted(zoo.catalogue()[path])]
+        if not Path(path).exists() and path in pretrained:  # a pretrained name: all its qualities, one curve
+            out += [(label or path, load_model(path, quality=q)) for q in sorted(pretrained[path])]
             continue
         loaded = load_model(path)
         out.append((label or loaded.model.spec.name, loaded))

@@ -7,6 +7,7 @@ ever downloaded. How the models were trained and what they measure: ``pretrained
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tomllib
 from dataclasses import dataclass
@@ -38,8 +39,13 @@ class Pretrained:
         return f"zoo:{self.name}/{self.quality}".encode()
 
 
-def catalogue(directory: Path | None = None) -> dict[str, dict[int, Pretrained]]:
-    manifest = (directory or DIRECTORY) / "models.toml"
+def catalogue() -> dict[str, dict[int, Pretrained]]:
+    return _read_manifest(DIRECTORY / "models.toml")
+
+
+@functools.lru_cache(maxsize=4)
+def _read_manifest(manifest: Path) -> dict[str, dict[int, Pretrained]]:
+    """Parsed once per process: every name lookup would otherwise re-read the file."""
     if not manifest.exists():
         return {}
     try:
@@ -68,8 +74,8 @@ def resolve(name: str, quality: int | None = None) -> Pretrained:
     return models[name][quality]
 
 
-def verified_path(model: Pretrained) -> Path:
-    """The model's file, after checking it is the file the manifest describes."""
+def verified_bytes(model: Pretrained) -> bytes:
+    """The model's file, read once and checked to be the file the manifest describes."""
     try:
         data = model.path.read_bytes()
     except OSError:
@@ -78,7 +84,7 @@ def verified_path(model: Pretrained) -> Path:
     if digest != model.sha256:
         raise SclcError(f"pretrained file {model.path} is damaged (sha256 {digest[:12]}…, expected "
                         f"{model.sha256[:12]}…); reinstall sclc")
-    return model.path
+    return data
 
 
 def from_reference(reference: bytes) -> Pretrained | None:

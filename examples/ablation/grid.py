@@ -119,7 +119,7 @@ def prepare_dev(data: Path, out: Path) -> Path:
 
     from sclc.data.boxes import find_box_file, read_boxes
     from sclc.data.folder import list_images
-    from sclc.imageio import atomic_write, load_rgb
+    from sclc.imageio import atomic_write, load_rgb, save_image
 
     box_dirs = (data / "textdet" / "slides" / "words", data / "textdet" / "docbank" / "tokens")
     out.mkdir(parents=True, exist_ok=True)
@@ -140,8 +140,7 @@ def prepare_dev(data: Path, out: Path) -> Path:
                 if x1 >= 0 and y1 >= 0 and x0 < cw and y0 < ch:
                     rows.append(f"{max(x0, 0)}\t{max(y0, 0)}\t{min(x1, cw - 1)}\t{min(y1, ch - 1)}")
             atomic_write(out / f"{path.stem}.tsv", ("\n".join(rows) + "\n").encode())
-        Image.fromarray(crop).save(target.with_suffix(".tmp.png"))
-        os.replace(target.with_suffix(".tmp.png"), target)
+        save_image(Image.fromarray(crop), target)
     return out
 
 

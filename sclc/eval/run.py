@@ -20,38 +20,52 @@ PSNR_CAP = 100.0  # identical images have infinite PSNR; JSON has no infinity
 POINT_KEYS = ("bpp", "psnr", "ms_ssim", "text_psnr", "encode_s", "decode_s")
 
 
-def _detect(rgb: np.ndarray, path: Path, name: str, params, module, cache_dir) -> np.ndarray:
-    """Binary text mask of one image; with ``cache_dir`` computed once per image and detector."""
-    if cache_dir is not None:
-        from sclc.data.mask_cache import MaskCache
+class DetectorMasks:
+    """Detector masks of the image being evaluated, each computed once however many models ask
+    for it; with ``cache_dir`` also kept on disk across runs (keyed by image hash and detector)."""
 
-        return MaskCache(cache_dir, name, params, module)(rgb, path)
-    import torch
+    def __init__(self, cache_dir: str | Path | None):
+        self.cache_dir, self._image, self._masks = cache_dir, None, {}
 
-    x = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div(255)[None]
-    with torch.no_grad():
-        return module(x)[0, 0].numpy().astype(np.uint8)
+    def __call__(self, rgb: np.ndarray, path: Path, name: str, params, module) -> np.ndarray:
+        if path != self._image:
+            self._image, self._masks = path, {}
+        key = (name, repr(params))
+        if key not in self._masks:
+            self._masks[key] = self._compute(rgb, path, name, params, module)
+        return self._masks[key]
+
+    def _compute(self, rgb, path, name, params, module) -> np.ndarray:
+        if self.cache_dir is not None:
+            from sclc.data.mask_cache import MaskCache
+
+            return MaskCache(self.cache_dir, name, params, module)(rgb, path)
+        import torch
+
+        x = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div(255)[None]
+        with torch.no_grad():
+            return module(x)[0, 0].numpy().astype(np.uint8)
 
 
-def _text_mask(path: Path, rgb: np.ndarray, box_dirs, detector, cache_dir) -> tuple[np.ndarray | None, str]:
+def _text_mask(path: Path, rgb: np.ndarray, box_dirs, detector,
+               masks: DetectorMasks) -> tuple[np.ndarray | None, str]:
     box_file = find_box_file(path, box_dirs)
     if box_file is not None:
         return rasterize(read_boxes(box_file), *rgb.shape[:2]), "boxes"
     if detector is not None:
         name, params, module = detector
-        return _detect(rgb, path, name, params, module, cache_dir), f"detector:{name}"
+        return masks(rgb, path, name, params, module), f"detector:{name}"
     return None, "none"
 
 
-def _codec_text_mask(path: Path, rgb: np.ndarray, model, cache_dir):
+def _codec_text_mask(path: Path, rgb: np.ndarray, model, masks: DetectorMasks):
     """The codec's own text-prior mask, from the cache (None: the codec runs its detector itself)."""
-    if cache_dir is None or not model.conditioned or model.spec.text_prior.name in ("none", "ones"):
+    if masks.cache_dir is None or not model.conditioned:
         return None
     import torch
 
     choice = model.spec.text_prior
-    mask = _detect(rgb, path, choice.name, choice.params, model.text_prior, cache_dir)
-    return torch.from_numpy(mask).float()[None, None]
+    return torch.from_numpy(masks(rgb, path, choice.name, choice.params, model.text_prior)).float()[None, None]
 
 
 def _measure(original, mask, encode, decode) -> dict:
@@ -95,13 +109,14 @@ def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: lis
     jobs += [("classic", codec.name, s, codec) for codec in codecs for s in codec.settings]
     points = {(kind, curve, str(setting)): [] for kind, curve, setting, _ in jobs}
     sources = {}
+    masks = DetectorMasks(mask_cache)
     bar = _progress(len(paths) * len(jobs), progress)
     for path in paths:
         rgb = load_rgb(path)
-        mask, sources[path.name] = _text_mask(path, rgb, box_dirs, detector, mask_cache)
+        mask, sources[path.name] = _text_mask(path, rgb, box_dirs, detector, masks)
         for kind, curve, setting, job in jobs:
             if kind == "learned":
-                prior_mask = _codec_text_mask(path, rgb, job.model, mask_cache)
+                prior_mask = _codec_text_mask(path, rgb, job.model, masks)
                 row = _measure(rgb, mask, lambda: encode(Image.fromarray(rgb), job, prior_mask).data,
                                lambda data: np.asarray(decompress(data, job).convert("RGB")))
             else:
