@@ -46,9 +46,9 @@ def _cmd_models(args) -> int:
     print(f"{'name':<14} {'quality':>7} {'lambda':>8} {'bpp':>7} {'PSNR':>7} {'text PSNR':>10}  summary")
     for m in rows:
         r = m.measured or {}
-        cell = lambda key, spec: format(r[key], spec) if r.get(key) is not None else "-"  # noqa: E731
-        print(f"{m.name:<14} {m.quality:>7} {m.lmbda:>8} {cell('bpp', '7.3f'):>7} {cell('psnr', '7.2f'):>7} "
-              f"{cell('text_psnr', '10.2f'):>10}  {m.summary}")
+        bpp, psnr, text = (_cell(r.get(key), spec) for key, spec in
+                           (("bpp", "7.3f"), ("psnr", "7.2f"), ("text_psnr", "10.2f")))
+        print(f"{m.name:<14} {m.quality:>7} {m.lmbda:>8} {bpp:>7} {psnr:>7} {text:>10}  {m.summary}")
     print(f"measured on: {zoo.DIRECTORY / 'MODEL_CARD.md'}")
     return 0
 
@@ -190,21 +190,27 @@ def _cmd_eval(args) -> int:
 
         plot(results, args.plot)
     print(f"{'curve':<20} {'setting':>10} {'bpp':>8} {'PSNR':>7} {'MS-SSIM':>8} {'text PSNR':>10} {'enc s':>7} {'dec s':>7}")
-    fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
+    fmt = _cell
     for p in results["points"]:
         m = p["mean"]
-        print(f"{p['curve']:<20} {str(p['setting']):>10} {fmt(m['bpp'], '8.4f')} {fmt(m['psnr'], '7.2f')} "
+        print(f"{p['curve']:<20} {p['setting']!s:>10} {fmt(m['bpp'], '8.4f')} {fmt(m['psnr'], '7.2f')} "
               f"{fmt(m['ms_ssim'], '8.4f')} {fmt(m['text_psnr'], '10.2f')} {fmt(m['encode_s'], '7.3f')} "
               f"{fmt(m['decode_s'], '7.3f')}")
     print(f"results: {args.out}" + (f", plot: {args.plot}" if args.plot else ""))
     return 0
 
 
+def _cell(value, spec: str) -> str:
+    """A table cell: the formatted value, or "-" where nothing was measured."""
+    return "-" if value is None else format(value, spec)
+
+
 def _read_results(path: str) -> dict:
     import json
 
     try:
-        results = json.loads(open(path, encoding="utf-8").read())
+        with open(path, encoding="utf-8") as file:
+            results = json.load(file)
     except (OSError, ValueError) as exc:
         raise SclcError(f"cannot read results {path}: {exc}") from None
     if not isinstance(results, dict) or results.get("schema") != "sclc-eval/1":
@@ -231,14 +237,14 @@ def _cmd_plot(args) -> int:
 
 
 def _cmd_detect(args) -> int:
-    from sclc.detect import detect_mask, load_detector, overlay
-    from sclc.imageio import load_rgb
-    from sclc.imageio import save_image
-    from PIL import Image
-
-    detector = load_detector(args.detector, args.set)
     from pathlib import Path
 
+    from PIL import Image
+
+    from sclc.detect import detect_mask, load_detector, overlay
+    from sclc.imageio import load_rgb, save_image
+
+    detector = load_detector(args.detector, args.set)
     rgb = load_rgb(Path(args.image))
     mask = detect_mask(detector, rgb)
     save_image(Image.fromarray(mask * 255), args.out)
@@ -248,33 +254,47 @@ def _cmd_detect(args) -> int:
     return 0
 
 
+def _sweep_settings(sweep: str | None) -> list[list[str]]:
+    """``KEY=V1,V2,...`` -> one ``--set`` list per value (``[[]]`` without a sweep)."""
+    if sweep is None:
+        return [[]]
+    key, _, values = sweep.partition("=")
+    if not key or not values:
+        raise SclcError(f"--sweep {sweep!r}: expected KEY=V1,V2,... (e.g. threshold=0.5,0.6,0.7)")
+    return [[f"{key}={value}"] for value in values.split(",") if value]
+
+
 def _cmd_detect_eval(args) -> int:
-    import json
+    from pathlib import Path
 
     from sclc.detect import evaluate_detector, load_detector
 
-    from pathlib import Path
-
-    result = evaluate_detector(load_detector(args.detector, args.set), args.data_dir, args.split, args.limit,
-                               tuple(Path(d) for d in args.box_dir))
-    result["detector"] = args.detector
+    results = []
+    for setting in _sweep_settings(args.sweep):
+        result = evaluate_detector(load_detector(args.detector, args.set + setting), args.data_dir, args.split,
+                                   args.limit, tuple(Path(d) for d in args.box_dir))
+        result["detector"] = args.detector
+        result["set"] = args.set + setting
+        results.append(result)
+        if not args.json:
+            label = f" [{setting[0]}]" if setting else ""
+            print(f"{args.detector}{label}: {result['images']} images ({args.split}), pixel precision "
+                  f"{result['precision']:.3f}, recall {result['recall']:.3f}, F1 {result['f1']:.3f}, "
+                  f"{result['seconds_per_megapixel']:.3f} s/MP")
     if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(f"{args.detector}: {result['images']} images ({args.split}), pixel precision {result['precision']:.3f}, "
-              f"recall {result['recall']:.3f}, F1 {result['f1']:.3f}, {result['seconds_per_megapixel']:.3f} s/MP")
+        print(json.dumps(results if args.sweep else results[0], indent=2))
     return 0
 
 
 def _cmd_train_detector(args) -> int:
+    from pathlib import Path
+
     from sclc.detect import load_detector, split_images
     from sclc.detector_training import collect, save_weights, train_detector
 
-    detector = load_detector(args.detector, ["weights=none"] if args.from_scratch else [])
+    detector = load_detector(args.detector, (["weights=none"] if args.from_scratch else []) + args.set)
     held_out = set()
     for entry in args.data:  # never train on the ICDAR images detect-eval holds back
-        from pathlib import Path
-
         root = Path(entry.partition(":")[0])
         if (root / "images").is_dir() and (root / "gt").is_dir():
             from sclc.data.folder import list_images
@@ -285,8 +305,6 @@ def _cmd_train_detector(args) -> int:
     if args.unlabelled:
         if not args.teacher:
             raise SclcError("--unlabelled images need a --teacher detector to label them")
-        from pathlib import Path
-
         from sclc.data.mask_cache import MaskCache
         from sclc.detector_training import collect_unlabelled
 
@@ -295,8 +313,17 @@ def _cmd_train_detector(args) -> int:
         items += collect_unlabelled(args.unlabelled)
     print(f"{len(items)} images ({len(held_out)} held-out ICDAR images excluded), "
           f"synthetic fraction {args.synthetic_fraction}")
+    low, high = args.scale_range
+    if not 0.05 <= low <= high <= 8:
+        raise SclcError(f"--scale-range {low} {high}: need 0.05 <= LOW <= HIGH <= 8")
+
+    def save_snapshot(step: int) -> None:
+        out = Path(args.out)
+        save_weights(detector.net, out.with_name(f"{out.stem}.step{step}{out.suffix}"))
+
     train_detector(detector, items, iters=args.iters, crop=args.crop, batch_size=args.batch_size, lr=args.lr,
-                   synthetic_fraction=args.synthetic_fraction, seed=args.seed, teacher=teacher)
+                   synthetic_fraction=args.synthetic_fraction, seed=args.seed, teacher=teacher,
+                   scale_range=(low, high), save_every=args.save_every, save=save_snapshot)
     save_weights(detector.net, args.out)
     print(f"weights: {args.out}")
     return 0
@@ -402,6 +429,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--box-dir", action="append", default=[], help="folder holding the <stem>.tsv box files")
     p.add_argument("--json", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="detector parameter")
+    p.add_argument("--sweep", metavar="KEY=V1,V2,...",
+                   help="evaluate once per value of one parameter (choose thresholds on --split train)")
     p.set_defaults(func=_cmd_detect_eval)
 
     p = sub.add_parser("train-detector", help="train a text detector (east, rrd) on word boxes")
@@ -417,6 +446,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-scratch", action="store_true", help="ignore shipped weights")
     p.add_argument("--unlabelled", action="append", default=[], help="folder of images without boxes")
     p.add_argument("--teacher", help="detector whose masks label the --unlabelled images (e.g. craft)")
+    p.add_argument("--scale-range", nargs=2, type=float, default=(0.5, 1.0), metavar=("LOW", "HIGH"),
+                   help="images are resized by a random factor in this range before cropping")
+    p.add_argument("--save-every", type=int, default=0, metavar="N",
+                   help="also write OUT's stem + .stepN every N steps")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="detector parameter (e.g. backbone=mobilenetv3_large_100, weights=PATH to continue)")
     p.set_defaults(func=_cmd_train_detector)
 
     p = sub.add_parser("export", help="turn a training checkpoint into a codec checkpoint (weights_only-safe)")

@@ -72,7 +72,12 @@ def _boxes_array(boxes) -> Boxes:
 
 def random_crop(rgb: np.ndarray, boxes: Boxes, crop: int, rng: np.random.Generator,
                 scale_range=(0.5, 1.0)) -> tuple[np.ndarray, Boxes]:
-    scale = rng.uniform(*scale_range) if max(rgb.shape[:2]) > crop else 1.0
+    """A crop x crop window of the image resized by a random factor in ``scale_range`` (images
+    smaller than the crop are not shrunk further), with the boxes that mostly lie inside it."""
+    low, high = scale_range
+    if max(rgb.shape[:2]) <= crop:
+        low = max(low, 1.0)
+    scale = rng.uniform(low, max(low, high))
     if scale != 1.0:
         h, w = rgb.shape[:2]
         size = (max(int(w * scale), 1), max(int(h * scale), 1))
@@ -99,8 +104,10 @@ def boxes_to_mask(boxes: Boxes, size: int) -> np.ndarray:
 
 
 class Sampler:
-    def __init__(self, items: list[BoxedImage], crop: int, synthetic_fraction: float, seed: int, teacher=None):
+    def __init__(self, items: list[BoxedImage], crop: int, synthetic_fraction: float, seed: int, teacher=None,
+                 scale_range=(0.5, 1.0)):
         self.items, self.crop, self.synthetic_fraction, self.teacher = items, crop, synthetic_fraction, teacher
+        self.scale_range = scale_range
         self.rng = np.random.default_rng(seed)
         self._cache: dict[Path, tuple[np.ndarray, Boxes]] = {}
 
@@ -123,7 +130,7 @@ class Sampler:
             s = render(int(self.rng.integers(0, 2**31)), self.crop, self.crop)
             return np.asarray(s.image), _boxes_array(s.boxes) if s.boxes else np.zeros((0, 4), np.float32)
         rgb, boxes = self._load(self.items[int(self.rng.integers(0, len(self.items)))])
-        return random_crop(rgb, boxes, self.crop, self.rng)
+        return random_crop(rgb, boxes, self.crop, self.rng, self.scale_range)
 
     def batch(self, size: int):
         from sclc_plugins.detectors.base import normalize
@@ -139,12 +146,14 @@ class Sampler:
 
 def train_detector(detector: torch.nn.Module, items: list[BoxedImage], *, iters: int, crop: int = 256,
                    batch_size: int = 8, lr: float = 1e-3, synthetic_fraction: float = 0.25, seed: int = 0,
-                   log_every: int = 50, log=print, teacher=None) -> list[float]:
-    """``teacher(rgb, path) -> mask`` labels items without boxes (e.g. CRAFT distilled into EAST)."""
+                   log_every: int = 50, log=print, teacher=None, scale_range=(0.5, 1.0),
+                   save_every: int = 0, save=None) -> list[float]:
+    """``teacher(rgb, path) -> mask`` labels items without boxes (e.g. CRAFT distilled into EAST).
+    ``save(step)`` is called every ``save_every`` steps, so a long run leaves usable weights behind."""
     if not hasattr(detector, "training_loss"):
         raise SclcError(f"{type(detector).__name__} has no training_loss: it cannot be trained here")
     torch.manual_seed(seed)
-    sampler = Sampler(items, crop, synthetic_fraction, seed, teacher)
+    sampler = Sampler(items, crop, synthetic_fraction, seed, teacher, scale_range)
     params = [p for p in detector.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=iters, pct_start=0.1)
@@ -161,6 +170,10 @@ def train_detector(detector: torch.nn.Module, items: list[BoxedImage], *, iters:
         losses.append(loss.item())
         if log_every and step % log_every == 0:
             log(f"step {step}/{iters}  loss {np.mean(losses[-log_every:]):.4f}  {time.perf_counter() - start:.0f} s")
+        if save is not None and save_every and step % save_every == 0 and step < iters:
+            detector.eval()
+            save(step)
+            detector.train()
     detector.eval()
     return losses
 

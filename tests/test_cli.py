@@ -104,3 +104,24 @@ def test_detect_eval_counts_pixels_against_boxes(tmp_path, capsys):
     assert 0 < result["precision"] < 1 and result["seconds_per_megapixel"] >= 0
     assert main(["detect-eval", str(tmp_path), "--detector", "none", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["recall"] == 0.0
+    # one evaluation per swept value: threshold 0 marks every pixel (a sigmoid is > 0), 1 marks none
+    assert main(["detect-eval", str(tmp_path), "--detector", "east", "--set", "weights=none",
+                 "--sweep", "threshold=0,1", "--json"]) == 0
+    low, high = json.loads(capsys.readouterr().out)
+    assert low["set"] == ["weights=none", "threshold=0"] and low["recall"] == 1.0
+    assert high["set"] == ["weights=none", "threshold=1"] and high["recall"] == 0.0
+    assert main(["detect-eval", str(tmp_path), "--detector", "east", "--sweep", "threshold"]) == 2
+    assert "expected KEY=V1,V2" in capsys.readouterr().err
+
+
+def test_train_detector_leaves_snapshots_and_continues_from_weights(tmp_path, capsys):
+    out = tmp_path / "east.pt"
+    args = ["train-detector", "--detector", "east", "--iters", "2", "--crop", "64", "--batch-size", "2",
+            "--synthetic-fraction", "1", "--out", str(out)]
+    assert main([*args, "--from-scratch", "--save-every", "1"]) == 0
+    assert out.is_file() and (tmp_path / "east.step1.pt").is_file() and not (tmp_path / "east.step2.pt").exists()
+    # another run starts from the first one's weights and another backbone must not load them
+    assert main([*args, "--set", f"weights={out}"]) == 0
+    assert main([*args, "--set", f"weights={out}", "--set", "backbone=mobilenetv3_large_100"]) != 0
+    assert main([*args, "--scale-range", "2", "1"]) == 2
+    assert "--scale-range 2.0 1.0" in capsys.readouterr().err

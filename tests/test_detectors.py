@@ -139,6 +139,22 @@ def test_a_few_training_steps_reduce_the_detector_loss(name):
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5]), (losses[:5], losses[-5:])
 
 
+def test_random_crop_scales_boxes_with_the_image_and_never_shrinks_small_images():
+    from sclc.detector_training import random_crop
+
+    rng = np.random.default_rng(0)
+    rgb = np.zeros((100, 100, 3), np.uint8)
+    box = np.array([[40.0, 40.0, 60.0, 50.0]], np.float32)
+    crop, boxes = random_crop(rgb, box, 96, rng, scale_range=(2.0, 2.0))
+    assert crop.shape == (96, 96, 3)
+    if len(boxes):  # the word is 40 x 20 at scale 2 (clipped where the crop cuts it)
+        assert (boxes[:, 2:] - boxes[:, :2] <= [40, 20]).all()
+    small = np.zeros((50, 60, 3), np.uint8)
+    for _ in range(5):  # smaller than the crop: kept at scale 1 (edge-padded), boxes unchanged
+        crop, boxes = random_crop(small, np.array([[0.0, 0.0, 60.0, 50.0]], np.float32), 64, rng, (0.5, 0.8))
+        assert crop.shape == (64, 64, 3) and boxes.tolist() == [[0.0, 0.0, 60.0, 50.0]]
+
+
 def test_teacher_labels_unlabelled_images(tmp_path):
     from PIL import Image
 

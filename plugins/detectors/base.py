@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from sclc.errors import SclcError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -123,8 +125,17 @@ def load_weights(net: nn.Module, choice: str, shipped_name: str) -> bool:
     path = WEIGHTS_DIR / shipped_name if choice == "shipped" else Path(choice)
     if choice == "shipped" and not path.is_file():
         return False
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    if not path.is_file():
+        raise SclcError(f"detector weights {path}: no such file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except (RuntimeError, OSError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()
+        detail = next((line.strip() for line in first[1:] if line.strip()), first[0] if first else "")
+        detail = detail if len(detail) <= 300 else detail[:300] + " ..."
+        raise SclcError(f"detector weights {path} do not fit this {type(net).__name__} "
+                        f"(another backbone or detector?): {detail}") from None
     return True
 
 
