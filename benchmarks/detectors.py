@@ -1,6 +1,6 @@
 """Time each text detector on a generated 1280x720 screenshot (CPU, 2 threads, median of 5).
 
-    python benchmarks/detectors.py [--size 1280x720] [DETECTOR ...]
+    python benchmarks/detectors.py [--size 1280x720] [--set KEY=VALUE ...] [DETECTOR ...]
 
 Accuracy is measured by `sclc detect-eval`; this script isolates speed on the size that matters for
 encoding screen content.
@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("detectors", nargs="*", default=["east", "rrd", "craft"])
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="detector parameter for every detector named (e.g. weights=east_large.pt)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     from sclc.detect import detect_mask, load_detector
@@ -33,7 +35,7 @@ def main() -> None:
     image = np.asarray(synthetic_screenshot(width, height))
     print(f"CPU, 2 threads, {args.size}, median of {args.repeat}")
     for name in args.detectors:
-        detector = load_detector(name)
+        detector = load_detector(name, args.set)
         detect_mask(detector, image)  # warm-up
         times = []
         for _ in range(args.repeat):

@@ -146,12 +146,13 @@ class Sampler:
 
 def train_detector(detector: torch.nn.Module, items: list[BoxedImage], *, iters: int, crop: int = 256,
                    batch_size: int = 8, lr: float = 1e-3, synthetic_fraction: float = 0.25, seed: int = 0,
-                   log_every: int = 50, log=print, teacher=None, scale_range=(0.5, 1.0),
+                   log_every: int = 50, log=None, teacher=None, scale_range=(0.5, 1.0),
                    save_every: int = 0, save=None) -> list[float]:
     """``teacher(rgb, path) -> mask`` labels items without boxes (e.g. CRAFT distilled into EAST).
     ``save(step)`` is called every ``save_every`` steps, so a long run leaves usable weights behind."""
     if not hasattr(detector, "training_loss"):
         raise SclcError(f"{type(detector).__name__} has no training_loss: it cannot be trained here")
+    log = log or (lambda line: print(line, flush=True))  # flushed: runs are followed in redirected logs
     torch.manual_seed(seed)
     sampler = Sampler(items, crop, synthetic_fraction, seed, teacher, scale_range)
     params = [p for p in detector.parameters() if p.requires_grad]
