@@ -31,14 +31,28 @@ def test_detectors_run_at_another_scale_and_answer_at_input_size(name):
     sample = render(4, 200, 120)
     x = torch.from_numpy(np.asarray(sample.image).copy()).permute(2, 0, 1).float().div(255)[None]
     masks = {}
-    for scale in (0.5, 1.0, 2.0):
-        params = component.params(**{**component.default_params().__dict__, "scale": scale})
-        masks[scale] = component.factory(params)(x)
-        assert masks[scale].shape == (1, 1, 120, 200)
-        assert set(masks[scale].unique().tolist()) <= {0.0, 1.0}
-    assert not torch.equal(masks[2.0], masks[1.0])  # the network really saw another image
-    with pytest.raises(ValueError, match="scale = 0 must lie in"):
-        component.params(scale=0)
+    for scales in ((0.5,), (1.0,), (2.0,), (1.0, 2.0)):
+        params = component.params(**{**component.default_params().__dict__, "scales": scales})
+        masks[scales] = component.factory(params)(x)
+        assert masks[scales].shape == (1, 1, 120, 200)
+        assert set(masks[scales].unique().tolist()) <= {0.0, 1.0}
+    assert not torch.equal(masks[2.0,], masks[1.0,])  # the network really saw another image
+    with pytest.raises(ValueError, match="scale = 0 in scales must lie in"):
+        component.params(scales=(1.0, 0))
+    with pytest.raises(ValueError, match="scales is empty"):
+        component.params(scales=())
+
+
+def test_multi_scale_probability_is_the_mean_over_scales():
+    from sclc_plugins.detectors.east import EASTParams
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 70, 90)
+    single = {s: EAST(EASTParams(scales=(s,))) for s in (0.75, 1.25)}
+    both = EAST(EASTParams(scales=(0.75, 1.25)))
+    with torch.no_grad():
+        expected = (single[0.75].probability(x) + single[1.25].probability(x)) / 2
+        assert torch.allclose(both.probability(x), expected, atol=1e-6)
 
 
 def test_craft_keeps_the_official_layout(detectors):

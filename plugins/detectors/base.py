@@ -22,11 +22,16 @@ class MaskParams:
     dilation: int = 0  # grow the mask by this many pixels (square structuring element)
     boxes: bool = True  # fill each connected text region's bounding box (word/line boxes, like GT)
     min_area: int = 0  # drop connected regions smaller than this many pixels
-    scale: float = 1.0  # run the network on the image resized by this factor (>1 finds smaller text)
+    # run the network on the image resized by each factor and average the text probabilities
+    # (>1 finds smaller text at scale^2 the cost; several scales = test-time multi-scale)
+    scales: tuple[float, ...] = (1.0,)
 
     def __post_init__(self):
-        if not 0.05 <= self.scale <= 8:
-            raise ValueError(f"scale = {self.scale} must lie in [0.05, 8]")
+        if not self.scales:
+            raise ValueError("scales is empty: give at least one factor, e.g. [1.0]")
+        for scale in self.scales:
+            if not 0.05 <= scale <= 8:
+                raise ValueError(f"scale = {scale} in scales must lie in [0.05, 8]")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold = {self.threshold} must lie in [0, 1]")
         if self.dilation < 0 or self.min_area < 0:
@@ -74,9 +79,17 @@ class TextDetector(nn.Module):
         raise NotImplementedError
 
     def probability(self, x: torch.Tensor) -> torch.Tensor:
-        """Text probability at the input's full H x W."""
+        """Text probability at the input's full H x W: the mean over ``scales``."""
+        total = None
+        for scale in self.mask_params.scales:
+            prob = self.probability_at(x, scale)
+            total = prob if total is None else total.add_(prob)
+        return total / len(self.mask_params.scales)
+
+    def probability_at(self, x: torch.Tensor, scale: float) -> torch.Tensor:
+        """Text probability of the network run on ``x`` resized by ``scale``, at ``x``'s H x W."""
         h, w = x.shape[-2:]
-        x = rescale(x, self.mask_params.scale)
+        x = rescale(x, scale)
         padded = pad_to(normalize(x), self.stride)
         prob = self.text_probability(padded)
         full = F.interpolate(prob, size=padded.shape[-2:], mode="bilinear", align_corners=False)

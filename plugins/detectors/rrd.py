@@ -165,12 +165,17 @@ class RRD(TextDetector):
 
     @torch.no_grad()
     def forward(self, x):
+        """Boxes found at every scale in ``scales``, rasterised and united at the input's size."""
         h, w = x.shape[-2:]
-        x = rescale(x, self.mask_params.scale)
-        masks = torch.stack([rasterize_rboxes(boxes, *x.shape[-2:]) for boxes, _ in self.detect(x)]).to(x.dtype)
-        if masks.shape[-2:] != (h, w):
-            masks = F.interpolate(masks, size=(h, w), mode="nearest")
-        return postprocess(masks, self.mask_params)
+        union = torch.zeros(x.shape[0], 1, h, w, dtype=x.dtype, device=x.device)
+        for scale in self.mask_params.scales:
+            scaled = rescale(x, scale)
+            masks = torch.stack([rasterize_rboxes(boxes, *scaled.shape[-2:])
+                                 for boxes, _ in self.detect(scaled)]).to(x.dtype)
+            if masks.shape[-2:] != (h, w):
+                masks = F.interpolate(masks, size=(h, w), mode="nearest")
+            union = torch.maximum(union, masks)
+        return postprocess(union, self.mask_params)
 
 
 @sclc.hookimpl
