@@ -261,7 +261,18 @@ def _sweep_settings(sweep: str | None) -> list[list[str]]:
     key, _, values = sweep.partition("=")
     if not key or not values:
         raise SclcError(f"--sweep {sweep!r}: expected KEY=V1,V2,... (e.g. threshold=0.5,0.6,0.7)")
-    return [[f"{key}={value}"] for value in values.split(",") if value]
+    return [[f"{key}={value}"] for value in _split_top_level(values) if value]
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas outside brackets: ``[1.0],[0.75,1.25]`` -> ``["[1.0]", "[0.75,1.25]"]``."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 def _cmd_detect_eval(args) -> int:

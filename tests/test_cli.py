@@ -110,6 +110,9 @@ def test_detect_eval_counts_pixels_against_boxes(tmp_path, capsys):
     low, high = json.loads(capsys.readouterr().out)
     assert low["set"] == ["weights=none", "threshold=0"] and low["recall"] == 1.0
     assert high["set"] == ["weights=none", "threshold=1"] and high["recall"] == 0.0
+    assert main(["detect-eval", str(tmp_path), "--detector", "east", "--set", "weights=none",
+                 "--sweep", "scales=[1.0],[0.5,1.0]", "--json"]) == 0
+    assert [r["set"][-1] for r in json.loads(capsys.readouterr().out)] == ["scales=[1.0]", "scales=[0.5,1.0]"]
     assert main(["detect-eval", str(tmp_path), "--detector", "east", "--sweep", "threshold"]) == 2
     assert "expected KEY=V1,V2" in capsys.readouterr().err
 
