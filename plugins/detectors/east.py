@@ -26,8 +26,9 @@ def conv_bn_relu(in_ch: int, out_ch: int, kernel: int) -> nn.Sequential:
 
 @dataclass(frozen=True)
 class EASTParams(MaskParams):
-    threshold: float = 0.7  # chosen on the training split; see README "Text detectors"
+    threshold: float = 0.4  # chosen on the ICDAR training split; see README "Text detectors"
     boxes: bool = False  # EAST's score map already has word shape; box filling merges lines
+    scales: tuple[float, ...] = (0.75, 1.25)  # two resizings averaged: +0.02 F1 on the training split
     backbone: str = "mobilenetv3_small_100"
     geometry_scale: float = 512.0  # largest predicted edge distance, in pixels
     weights: str = "shipped"  # "shipped" (trained by sclc, installed with it), "none", or a path
