@@ -20,7 +20,11 @@ sclc train-detector --detector east --set weights="$out/east1.pt" --iters 9000 -
   --synthetic-fraction 0.2 --scale-range 0.5 1.5 --save-every 1000 --out "$out/east2.pt"
 # 3. born-digital focus: ICDAR training split only, 10 % synthetic (4000 steps, ~30 min)
 sclc train-detector --detector east --set weights="$out/east2.pt" --iters 4000 --lr 3e-4 \
-  --data "$icdar" --synthetic-fraction 0.1 --scale-range 0.6 1.4 --save-every 1000 --out "$out/east.pt"
+  --data "$icdar" --synthetic-fraction 0.1 --scale-range 0.6 1.4 --save-every 1000 --out "$out/east3.pt"
+# 4. back to the stage-2 mix at a low rate: recovers slides, keeps ICDAR (3000 steps, ~21 min)
+sclc train-detector --detector east --set weights="$out/east3.pt" --iters 3000 --lr 1e-4 \
+  --data "$icdar" --data "$icdar" --data "$slides" --data "$pages" \
+  --synthetic-fraction 0.1 --scale-range 0.6 1.4 --save-every 1000 --out "$out/east.pt"
 # thresholds and test-time scales are chosen on the training split, never on the held-out images
-sclc detect-eval "$icdar" --detector east --split train --set weights="$out/east.pt" \
+sclc detect-eval "$icdar" --detector east --split train --set weights="$out/east3.pt" \
   --set "scales=[0.75,1.25]" --sweep threshold=0.3,0.4,0.5,0.6
