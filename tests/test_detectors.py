@@ -159,10 +159,9 @@ def test_random_crop_scales_boxes_with_the_image_and_never_shrinks_small_images(
     rng = np.random.default_rng(0)
     rgb = np.zeros((100, 100, 3), np.uint8)
     box = np.array([[40.0, 40.0, 60.0, 50.0]], np.float32)
-    crop, boxes = random_crop(rgb, box, 96, rng, scale_range=(2.0, 2.0))
-    assert crop.shape == (96, 96, 3)
-    if len(boxes):  # the word is 40 x 20 at scale 2 (clipped where the crop cuts it)
-        assert (boxes[:, 2:] - boxes[:, :2] <= [40, 20]).all()
+    crop, boxes = random_crop(rgb, box, 200, rng, scale_range=(2.0, 2.0))
+    assert crop.shape == (200, 200, 3)  # the whole image at scale 2: the box doubles with it
+    assert boxes.tolist() == [[80.0, 80.0, 120.0, 100.0]]
     small = np.zeros((50, 60, 3), np.uint8)
     for _ in range(5):  # smaller than the crop: kept at scale 1 (edge-padded), boxes unchanged
         crop, boxes = random_crop(small, np.array([[0.0, 0.0, 60.0, 50.0]], np.float32), 64, rng, (0.5, 0.8))
