@@ -30,14 +30,16 @@ def build_model(spec: Spec, registry: Registry | None = None) -> PriorGuidedCode
         def block(channels: int, prior_channels: int) -> nn.Module:
             return block_component.factory(spec.block.params, channels, prior_channels)
 
-        backbone = _make(registry, "backbone", spec.backbone, block=block, sites=spec.sites)
+        extra = {"prior_maps": 2} if spec.variable_rate else {}  # g' and the quality map
+        backbone = _make(registry, "backbone", spec.backbone, block=block, sites=spec.sites, **extra)
     else:
         backbone = _make(registry, "backbone", spec.backbone)
     if not isinstance(backbone, CompressionModel):
         raise SclcError(f"backbone '{spec.backbone.name}' did not return a compressai CompressionModel")
     structural = _make(registry, "prior", spec.structural_prior)
     text = _make(registry, "text_prior", spec.text_prior)
-    return PriorGuidedCodec(backbone, structural, text, spec.epg.epsilon, spec.conditioned, spec=spec)
+    return PriorGuidedCodec(backbone, structural, text, spec.epg.epsilon, spec.conditioned, spec=spec,
+                            rate=spec.variable_rate)
 
 
 def build_loss(spec: Spec, registry: Registry | None = None) -> nn.Module:

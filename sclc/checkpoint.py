@@ -36,7 +36,9 @@ _SPEC_REFERENCE = b"spec:"
 
 def model_id(model: PriorGuidedCodec) -> bytes:
     """8-byte fingerprint of spec + weights (+ CDF tables): files record which model wrote them."""
-    digest = hashlib.sha256(json.dumps(model.spec.to_dict(), sort_keys=True).encode())
+    # Training settings do not change what the model decodes: they stay out of its identity.
+    coding = {k: v for k, v in model.spec.to_dict().items() if k != "train"}
+    digest = hashlib.sha256(json.dumps(coding, sort_keys=True).encode())
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
@@ -182,6 +184,8 @@ class LoadedModel:
     model: PriorGuidedCodec
     reference: bytes  # stored in files so they can be decoded without --model
     description: str
+    quality: float | None = None  # variable-rate models: the quality files are written at
+    text_quality: float = 0.0  # variable-rate models: this many qualities more on the text mask
     _id: bytes | None = None
 
     def identity(self) -> bytes:
@@ -190,19 +194,51 @@ class LoadedModel:
             self._id = model_id(self.model)
         return self._id
 
+    @property
+    def setting(self) -> str:
+        """How this model codes, for result tables: its name, and its quality if it has a choice."""
+        name = self.model.spec.name
+        if self.quality is None:
+            return name
+        return f"{name} q{self.quality:g}" + (f" text+{self.text_quality:g}" if self.text_quality else "")
 
-def load_model(arg: str | Path, overrides: list[str] = (), quality: int | None = None) -> LoadedModel:
-    """A checkpoint path, a spec TOML, or a pretrained name (with ``quality``, default 3)."""
+    def at_quality(self, quality: float | None, text_quality: float = 0.0) -> "LoadedModel":
+        """The same model (weights shared) coding at another quality; checked against its range."""
+        rate = self.model.rate
+        if rate is None:
+            if quality is not None or text_quality:
+                raise SclcError(f"{self.description} is a fixed-rate model: --quality and --text-quality apply "
+                                f"to variable-rate models")
+            return self
+        quality = DEFAULT_QUALITY if quality is None else quality
+        try:
+            rate.q_of_quality(quality)
+        except ValueError as exc:
+            raise SclcError(f"{self.description}: {exc}") from None
+        if text_quality < 0:
+            raise SclcError(f"--text-quality {text_quality:g} must be >= 0")
+        return LoadedModel(self.model, self.reference, self.description, quality, text_quality, self._id)
+
+
+DEFAULT_QUALITY = 4.0
+
+
+def load_model(arg: str | Path, overrides: list[str] = (), quality: float | None = None,
+               text_quality: float = 0.0) -> LoadedModel:
+    """A checkpoint path, a spec TOML, or a pretrained name; variable-rate models code at
+    ``quality`` (default 4), ``text_quality`` qualities higher on the text mask."""
+    return _load_model(arg, overrides).at_quality(quality, text_quality)
+
+
+def _load_model(arg: str | Path, overrides: list[str]) -> LoadedModel:
     from sclc import zoo
 
     path = Path(arg)
     if not path.exists() and zoo.is_name(str(arg)):
         if overrides:
             raise SclcError(f"--set cannot change the pretrained model '{arg}'")
-        entry = zoo.resolve(str(arg), quality)
-        return LoadedModel(_load_pretrained(entry), entry.reference, f"pretrained {entry.name} quality {entry.quality}")
-    if quality is not None:
-        raise SclcError(f"--quality applies to pretrained model names, not to {arg}")
+        entry = zoo.resolve(str(arg))
+        return LoadedModel(_load_pretrained(entry), entry.reference, f"pretrained {entry.name}")
     if path.suffix == ".toml":
         spec = load_spec(path, overrides)
         model = model_from_spec_data(spec.to_dict(), None, str(path))

@@ -36,19 +36,21 @@ def _cmd_list(args) -> int:
 def _cmd_models(args) -> int:
     from sclc import zoo
 
-    rows = [m for qualities in zoo.catalogue().values() for m in qualities.values()]
+    rows = list(zoo.catalogue().values())
     if args.json:
         print(json.dumps([{**m.__dict__, "path": str(m.path)} for m in rows], indent=2))
         return 0
     if not rows:
         print("no pretrained models installed")
         return 0
-    print(f"{'name':<14} {'quality':>7} {'lambda':>8} {'bpp':>7} {'PSNR':>7} {'text PSNR':>10}  summary")
+    print(f"{'name':<8} {'qualities':>9} {'quality':>7} {'bpp':>7} {'PSNR':>7} {'text PSNR':>10}  summary")
     for m in rows:
-        r = m.measured or {}
-        bpp, psnr, text = (_cell(r.get(key), spec) for key, spec in
-                           (("bpp", "7.3f"), ("psnr", "7.2f"), ("text_psnr", "10.2f")))
-        print(f"{m.name:<14} {m.quality:>7} {m.lmbda:>8} {bpp:>7} {psnr:>7} {text:>10}  {m.summary}")
+        low, high = m.qualities
+        for i, r in enumerate(m.measured or ({},)):
+            bpp, psnr, text = (_cell(r.get(key), spec) for key, spec in
+                               (("bpp", "7.3f"), ("psnr", "7.2f"), ("text_psnr", "10.2f")))
+            head = f"{m.name:<8} {f'{low:g}..{high:g}':>9}" if i == 0 else " " * 18
+            print(f"{head} {_cell(r.get('quality'), '7g'):>7} {bpp:>7} {psnr:>7} {text:>10}  {m.summary if i == 0 else ''}")
     print(f"measured on: {zoo.DIRECTORY / 'MODEL_CARD.md'}")
     return 0
 
@@ -80,21 +82,23 @@ def _cmd_compress(args) -> int:
 
     from sclc.checkpoint import load_model
     from sclc.codec import encode
-    from sclc.imageio import atomic_write, read_image
+    from sclc.imageio import atomic_write, read_image, read_quality_map
 
     image = read_image(args.input)
-    loaded = load_model(args.model, args.set, quality=args.quality)
+    loaded = load_model(args.model, args.set, quality=args.quality, text_quality=args.text_quality)
+    quality_map = read_quality_map(args.quality_map, image.size) if args.quality_map else None
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # conversions are reported below as notes
-        encoded = encode(image, loaded)
+        encoded = encode(image, loaded, quality_map=quality_map)
     seconds = time.perf_counter() - start
     atomic_write(args.output, encoded.data)
     width, height = image.size
     for note in encoded.notes:
         print(f"note: {note}")
     print(f"{args.output}: {width}x{height}, {len(encoded.data)} bytes, "
-          f"{8 * len(encoded.data) / (width * height):.4f} bpp, encoded in {seconds:.2f} s ({loaded.description})")
+          f"{8 * len(encoded.data) / (width * height):.4f} bpp, encoded in {seconds:.2f} s "
+          f"({loaded.description}{'' if loaded.quality is None else f', {loaded.setting}'})")
     return 0
 
 
@@ -141,24 +145,27 @@ def _cmd_train(args) -> int:
     return 0
 
 
-def _model_args(values: list[str]) -> list[tuple[str, object]]:
-    """``--model PATH`` or ``--model LABEL=PATH``; points with one label form one RD curve."""
+EVAL_QUALITIES = (1, 2, 3, 4, 5, 6, 7, 8)
+
+
+def _model_args(values: list[str], qualities=EVAL_QUALITIES, text_quality: float = 0.0) -> list[tuple[str, object]]:
+    """``--model PATH`` or ``--model LABEL=PATH``; points with one label form one RD curve: a
+    variable-rate model gives one point per quality."""
     from pathlib import Path
 
-    from sclc import zoo
     from sclc.checkpoint import load_model
 
-    pretrained = zoo.catalogue()
     out = []
     for value in values:
         label, _, path = value.partition("=")
         if not path or Path(value).exists():
             label, path = "", value
-        if not Path(path).exists() and path in pretrained:  # a pretrained name: all its qualities, one curve
-            out += [(label or path, load_model(path, quality=q)) for q in sorted(pretrained[path])]
-            continue
         loaded = load_model(path)
-        out.append((label or loaded.model.spec.name, loaded))
+        label = label or loaded.model.spec.name
+        if loaded.model.rate is None:
+            out.append((label, loaded))
+        else:
+            out += [(label, loaded.at_quality(q, text_quality)) for q in qualities]
     return out
 
 
@@ -172,7 +179,7 @@ def _cmd_eval(args) -> int:
     codecs, skipped = resolve(args.codec)
     for message in skipped:
         print(message, file=sys.stderr)
-    models = _model_args(args.model)
+    models = _model_args(args.model, args.qualities, args.text_quality)
     if not models and not codecs:
         raise SclcError("nothing to evaluate: give --model and/or --codec")
     detector = None
@@ -358,8 +365,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("demo", help="a pretrained codec vs JPEG and WebP at the same size on a generated screenshot")
-    p.add_argument("--model", default="sci-tiny", help="pretrained name, checkpoint or spec (default sci-tiny)")
-    p.add_argument("--quality", type=int, help="quality of a pretrained model (default 3)")
+    p.add_argument("--model", default="sci", help="pretrained name, checkpoint or spec (default sci)")
+    p.add_argument("--quality", type=float, help="quality of a variable-rate model, 1 (smallest) .. 8 (default 4)")
     p.add_argument("--out-dir", default="sclc-demo")
     p.add_argument("--width", type=int, default=1280)
     p.add_argument("--height", type=int, default=720)
@@ -375,7 +382,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("output")
     p.add_argument("--model", required=True,
                    help="codec checkpoint, spec TOML (seeded random weights) or pretrained name (sclc models)")
-    p.add_argument("--quality", type=int, help="quality of a pretrained model, 1 (smallest) .. 4 (default 3)")
+    p.add_argument("--quality", type=float,
+                   help="quality of a variable-rate model: 1 (smallest) .. 8, fractions too (default 4)")
+    p.add_argument("--text-quality", type=float, default=0.0, metavar="D",
+                   help="code the text mask D qualities higher than the rest (variable-rate models)")
+    p.add_argument("--quality-map", metavar="PNG",
+                   help="8-bit grey map of the image's size: 0 = the model's lowest rate, 255 = its highest")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec field")
     p.set_defaults(func=_cmd_compress)
 
@@ -407,6 +419,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--box-dir", action="append", default=[], help="extra folder of <stem>.tsv / gt_<stem>.txt boxes")
     p.add_argument("--detector", help="text prior for the text-region PSNR of images without boxes")
     p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--qualities", type=float, nargs="+", default=list(EVAL_QUALITIES),
+                   help="qualities at which variable-rate models are evaluated (default 1 .. 8)")
+    p.add_argument("--text-quality", type=float, default=0.0, metavar="D",
+                   help="variable-rate models code the text mask D qualities higher")
     p.add_argument("--mask-cache", help="folder caching detector masks across runs (encode times then "
                    "exclude the codecs' text detectors)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -10,12 +10,13 @@ import torch
 from PIL import Image
 
 from sclc import container
-from sclc.checkpoint import LoadedModel, load_model, model_from_reference
+from sclc.checkpoint import DEFAULT_QUALITY, LoadedModel, load_model, model_from_reference
 from sclc.container import FormatError, Header
 from sclc.determinism import fixed_threads
 from sclc.errors import SclcError
 from sclc.imageio import MODE_GRAY, MODE_RGB, prepare_image, to_pil
 from sclc.model import STRIDE, PriorGuidedCodec
+from sclc.quality import quality_map as quality_map_for
 
 
 @dataclass
@@ -42,14 +43,42 @@ def _as_image(image) -> Image.Image:
     raise SclcError(f"cannot compress a {type(image).__name__}: pass a PIL image, a uint8 array or a tensor")
 
 
-def encode(image, model, text_mask: torch.Tensor | None = None) -> Encoded:
+def _rate_inputs(loaded: LoadedModel, x: torch.Tensor, text_mask, quality_map):
+    """(text mask, quality map) for ``compress``: the map is the user's, or the loaded model's
+    quality everywhere (raised on the text mask by its text quality); None for fixed-rate models."""
+    net = loaded.model
+    if net.rate is None:
+        if quality_map is not None:
+            raise SclcError(f"{loaded.description} is a fixed-rate model: a quality map needs a variable-rate model")
+        return text_mask, None
+    if quality_map is not None:
+        return text_mask, _checked_map(quality_map, x.shape[-2:])
+    if loaded.text_quality and text_mask is None:
+        text_mask = net.text_mask(x)  # computed once: the prior map reuses it
+    quality = DEFAULT_QUALITY if loaded.quality is None else loaded.quality
+    return text_mask, quality_map_for(net.rate, x.shape[-2:], quality, text_mask, loaded.text_quality)
+
+
+def _checked_map(quality_map: torch.Tensor, size) -> torch.Tensor:
+    q = torch.as_tensor(quality_map, dtype=torch.float32)
+    q = q.reshape(1, 1, *q.shape[-2:])
+    if tuple(q.shape[-2:]) != tuple(size):
+        raise SclcError(f"the quality map is {q.shape[-1]}x{q.shape[-2]}, the image {size[1]}x{size[0]}")
+    if not bool(torch.isfinite(q).all()) or q.min() < 0 or q.max() > 1:
+        raise SclcError("quality map values must lie in [0, 1] (0: the model's lowest rate, 1: its highest)")
+    return q
+
+
+def encode(image, model, text_mask: torch.Tensor | None = None, quality_map: torch.Tensor | None = None) -> Encoded:
+    """``quality_map``: (H, W) values in [0, 1] for a variable-rate model, instead of its quality."""
     loaded = _as_loaded(model)
     net = loaded.model.eval()
     prepared = prepare_image(_as_image(image))
     x = prepared.tensor
     h, w = x.shape[-2:]
     with torch.no_grad(), fixed_threads():
-        out = net.compress(x, text_mask)
+        text_mask, q = _rate_inputs(loaded, x, text_mask, quality_map)
+        out = net.compress(x, text_mask, q)
     z_shape = tuple(int(s) for s in out["shape"])
     header = Header(
         model_id=loaded.identity(), height=h, width=w, mode=prepared.mode,
@@ -60,9 +89,9 @@ def encode(image, model, text_mask: torch.Tensor | None = None) -> Encoded:
     return Encoded(container.pack(header, strings), prepared.notes)
 
 
-def compress(image, model, text_mask: torch.Tensor | None = None) -> bytes:
+def compress(image, model, text_mask: torch.Tensor | None = None, quality_map: torch.Tensor | None = None) -> bytes:
     """Compress a PIL image / uint8 array / (3,H,W) tensor into .sclc bytes."""
-    return encode(image, model, text_mask).data
+    return encode(image, model, text_mask, quality_map).data
 
 
 def decompress(data: bytes, model=None) -> Image.Image:

@@ -48,7 +48,7 @@ def largest_setting_within(codec, rgb: np.ndarray, budget: int) -> tuple[int, by
     return best
 
 
-def run_demo(model: str, quality: int | None, out_dir: Path, width: int, height: int, seed: int) -> list[Row]:
+def run_demo(model: str, quality: float | None, out_dir: Path, width: int, height: int, seed: int) -> list[Row]:
     from sclc.checkpoint import load_model
     from sclc.codec import decompress, encode
     from sclc.data.synthetic import render
@@ -66,7 +66,8 @@ def run_demo(model: str, quality: int | None, out_dir: Path, width: int, height:
     save_image(sample.image, out_dir / "original.png")
     atomic_write(out_dir / "screenshot.sclc", data)
     save_image(Image.fromarray(decoded), out_dir / "sclc.png")
-    rows = [_row(loaded.description, "-", data, original, decoded, sample.mask, encode_s)]
+    setting = "-" if loaded.quality is None else f"quality {loaded.quality:g}"
+    rows = [_row(loaded.description, setting, data, original, decoded, sample.mask, encode_s)]
     for name, suffix in (("jpeg", "jpg"), ("webp", "webp")):
         codec = CODECS[name]
         if codec.available() is not None:

@@ -76,6 +76,14 @@ def read_image(path: str | Path) -> Image.Image:
         raise SclcError(f"cannot read image {path}: {exc}") from None
 
 
+def read_quality_map(path: str | Path, size: tuple[int, int]) -> torch.Tensor:
+    """An 8-bit grey PNG of the image's ``size`` (width, height) -> quality map in [0, 1]."""
+    image = read_image(path)
+    if image.size != tuple(size):
+        raise SclcError(f"quality map {path} is {image.size[0]}x{image.size[1]}, the image {size[0]}x{size[1]}")
+    return torch.from_numpy(np.asarray(image.convert("L"), dtype=np.float32) / 255)
+
+
 def load_rgb(path: str | Path) -> np.ndarray:
     """Any image file -> 8-bit RGB array (H, W, 3), converted as the codec converts it."""
     with warnings.catch_warnings():

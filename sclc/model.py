@@ -2,7 +2,9 @@
 
 EPG (paper eq. 6): g' = (M + e) * g / (e + 1), where g is the structural prior map and M the
 binary text mask. Text detectors are held outside the module tree: their weights are not codec
-weights and stay out of the codec's state dict and parameter count.
+weights and stay out of the codec's state dict and parameter count. A variable-rate model
+(``rate`` set) takes a quality map q beside the image; the prior map is then (g', q), so the
+encoder sees q wherever it sees the prior.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def pad_to_stride(x: torch.Tensor, stride: int = STRIDE, mode: str = "replicate"
 
 class PriorGuidedCodec(CompressionModel):
     def __init__(self, backbone: nn.Module, structural_prior: nn.Module, text_prior: nn.Module,
-                 epsilon: float, conditioned: bool, spec=None):
+                 epsilon: float, conditioned: bool, spec=None, rate=None):
         super().__init__()
+        self.rate = rate  # VariableRateSpec or None
         self.backbone = backbone
         self.structural_prior = structural_prior
         self._text_prior = (text_prior,)  # a tuple hides it from nn.Module registration
@@ -47,32 +50,44 @@ class PriorGuidedCodec(CompressionModel):
     def text_mask(self, x: torch.Tensor) -> torch.Tensor:
         return self.text_prior(x)
 
-    def prior_map(self, x: torch.Tensor, text_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """g' for an image; ``text_mask`` overrides the text prior (e.g. ground-truth boxes)."""
+    def prior_map(self, x: torch.Tensor, text_mask: torch.Tensor | None = None,
+                  quality_map: torch.Tensor | None = None) -> torch.Tensor:
+        """g' for an image, and q beside it for a variable-rate model; ``text_mask`` overrides the
+        text prior (e.g. ground-truth boxes)."""
         mask = self.text_mask(x) if text_mask is None else text_mask
-        return epg_combine(self.structural_prior(x), mask.to(x.dtype), self.epsilon)
+        guided = epg_combine(self.structural_prior(x), mask.to(x.dtype), self.epsilon)
+        if self.rate is None:
+            return guided
+        if quality_map is None:
+            raise ValueError("a variable-rate model needs a quality map (quality_map, values in [0, 1])")
+        return torch.cat([guided, quality_map.to(x.dtype).expand_as(guided)], dim=1)
 
-    def _padded_prior(self, x_padded: torch.Tensor, text_mask: torch.Tensor | None):
+    def _padded_prior(self, x_padded: torch.Tensor, text_mask: torch.Tensor | None,
+                      quality_map: torch.Tensor | None):
         if not self.conditioned:
             return None
         if text_mask is not None:
             text_mask = pad_to_stride(text_mask, mode="constant")
-        return self.prior_map(x_padded, text_mask)
+        if quality_map is not None:
+            quality_map = pad_to_stride(quality_map)
+        return self.prior_map(x_padded, text_mask, quality_map)
 
     def _run(self, method, x_padded, prior):
         return method(x_padded, prior) if self.conditioned else method(x_padded)
 
-    def forward(self, x: torch.Tensor, text_mask: torch.Tensor | None = None) -> dict:
+    def forward(self, x: torch.Tensor, text_mask: torch.Tensor | None = None,
+                quality_map: torch.Tensor | None = None) -> dict:
         h, w = x.shape[-2:]
         padded = pad_to_stride(x)
-        out = self._run(self.backbone, padded, self._padded_prior(padded, text_mask))
+        out = self._run(self.backbone, padded, self._padded_prior(padded, text_mask, quality_map))
         out["x_hat"] = out["x_hat"][..., :h, :w]
         return out
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, text_mask: torch.Tensor | None = None) -> dict:
+    def compress(self, x: torch.Tensor, text_mask: torch.Tensor | None = None,
+                 quality_map: torch.Tensor | None = None) -> dict:
         padded = pad_to_stride(x)
-        out = self._run(self.backbone.compress, padded, self._padded_prior(padded, text_mask))
+        out = self._run(self.backbone.compress, padded, self._padded_prior(padded, text_mask, quality_map))
         out["size"] = tuple(x.shape[-2:])
         return out
 

@@ -20,8 +20,10 @@ def build_report(spec_path: str, overrides: list[str] = (), size: int = 128) -> 
     start = time.perf_counter()
     with torch.no_grad():
         mask = model.text_mask(x)
-        out = model(x, text_mask=mask)
-        terms = loss(out, x, mask)
+        # A variable-rate model runs at the middle of its quality range.
+        qmap = None if spec.variable_rate is None else torch.full_like(mask, 0.5)
+        out = model(x, text_mask=mask, quality_map=qmap)
+        terms = loss(out, x, mask, lmbda=None if qmap is None else spec.variable_rate.lmbda(qmap))
     seconds = time.perf_counter() - start
     return {
         "spec": spec_path,
@@ -34,7 +36,8 @@ def build_report(spec_path: str, overrides: list[str] = (), size: int = 128) -> 
             "sites": list(spec.sites) if spec.conditioned else [],
             "epsilon": spec.epg.epsilon,
             "loss": spec.loss.name,
-            "lambda": spec.lmbda,
+            "lambda": spec.lmbda if spec.variable_rate is None else
+            [spec.variable_rate.lmbda_min, spec.variable_rate.lmbda_max],
         },
         "parameters": parameter_counts(model),
         "forward": {"image": [size, size], "estimated_bpp": float(terms["bpp"]),

@@ -10,6 +10,7 @@ Layout (every table optional except ``[backbone]``'s ``name``)::
     [epg]               epsilon = 1.0   (paper eq. 6)
     [block]             name = "nesft" | "sft_cb" | "none", sites = ["g_a", "h_a", "g_s"], ...
     [loss]              name = "mse" | "wmse" | "ms-ssim", lmbda = 0.0067
+    [variable_rate]     lmbda_min, lmbda_max: one model for every rate (sclc.quality)
     [train]             see TrainSpec
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sclc.errors import SpecError, UnknownComponentError
+from sclc.quality import VariableRateSpec
 from sclc.registry import Registry, default_registry
 from sclc.schema import Locator, from_table, to_table
 
@@ -53,8 +55,9 @@ class EPGSpec:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    data: str | None = None  # image folder (recursive); none -> the synthetic screen generator
-    val_data: str | None = None  # validation folder; none -> synthetic validation screens
+    data: str | tuple[str, ...] | None = None  # image folder(s), recursive; none -> synthetic screens
+    val_data: str | tuple[str, ...] | None = None  # validation folder(s); none -> synthetic screens
+    min_crop_std: float = 2.0  # redraw random crops whose luma std is below this (grey levels; 0 = off)
     masks: Literal["boxes", "detector", "none"] = "boxes"  # boxes: *.tsv / gt_*.txt beside images
     box_dirs: tuple[str, ...] = ()  # extra folders searched for <stem>.tsv / gt_<stem>.txt
     mask_cache: str | None = None  # detector-mask cache folder; none -> WORK_DIR/mask_cache
@@ -70,6 +73,7 @@ class TrainSpec:
     min_lr: float = 2.7e-6  # paper: train until the rate drops to 2.7e-6
     clip_grad: float = 1.0  # max gradient norm of the main parameters (0 = off)
     max_iters: int = 500_000
+    max_minutes: float = 0.0  # stop after this much training time per run (0 = no limit); resumable
     val_interval: int = 5_000
     val_images: int = 8
     val_crop: int = 256
@@ -87,8 +91,8 @@ class TrainSpec:
                     "val_crop", "log_interval", "synthetic_images", "max_keep_checkpoints"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} = {getattr(self, key)} must be >= 1")
-        if self.cache_mb < 0:
-            raise ValueError(f"cache_mb = {self.cache_mb} must be >= 0")
+        if self.cache_mb < 0 or self.min_crop_std < 0 or self.max_minutes < 0:
+            raise ValueError("cache_mb, min_crop_std and max_minutes must be >= 0")
         if self.workers < 0 or self.clip_grad < 0 or self.lr <= 0 or self.aux_lr <= 0:
             raise ValueError("workers and clip_grad must be >= 0, lr and aux_lr > 0")
 
@@ -105,6 +109,7 @@ class Spec:
     sites: tuple[str, ...] = SITES
     loss: Choice = Choice("mse")
     lmbda: float = 0.0067
+    variable_rate: VariableRateSpec | None = None  # set: per-pixel quality maps instead of one lambda
     train: TrainSpec = field(default_factory=TrainSpec)
 
     @property
@@ -123,6 +128,8 @@ class Spec:
             "block": {**self.block.to_table(), "sites": list(self.sites)},
             "loss": {**self.loss.to_table(), "lmbda": self.lmbda},
             "train": to_table(self.train),
+            # Only when set, so the canonical data (and ids) of fixed-rate specs stay as they were.
+            **({"variable_rate": to_table(self.variable_rate)} if self.variable_rate else {}),
         }
 
 
@@ -168,7 +175,7 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
     """Validate plain spec data (as loaded from TOML) into a :class:`Spec`."""
     registry = registry or default_registry()
     locator = Locator(text, source)
-    known = set(_TOP_KEYS) | set(_COMPONENT_TABLES) | {"epg", "train"}
+    known = set(_TOP_KEYS) | set(_COMPONENT_TABLES) | {"epg", "train", "variable_rate"}
     for key, value in data.items():
         if key not in known:
             raise SpecError(f"{locator.where((), key)}: unknown top-level key '{key}'"
@@ -192,8 +199,13 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
         train=from_table(TrainSpec, data.get("train", {}), path=("train",), locator=locator),
         sites=sites,
         lmbda=lmbda,
+        variable_rate=(from_table(VariableRateSpec, data["variable_rate"], path=("variable_rate",), locator=locator)
+                       if "variable_rate" in data else None),
         **choices,
     )
+    if spec.variable_rate and not (spec.conditioned and set(spec.sites) & {"g_a", "h_a"}):
+        raise SpecError(f"{locator.where(('variable_rate',))}: a variable-rate model needs a conditioning block "
+                        f"at g_a or h_a, where the encoder sees the quality map (block.name, block.sites)")
     backbone = registry.get("backbone", spec.backbone.name)
     supported = tuple(backbone.extra.get("sites", ()))
     if spec.conditioned:

@@ -1,5 +1,6 @@
-"""Pretrained codecs shipped inside the package: ``--model sci-tiny --quality 1..4``.
+"""Pretrained codecs shipped inside the package: ``--model sci --quality 1..8``.
 
+Each shipped model is ONE variable-rate checkpoint that serves every quality in its range.
 ``pretrained/models.toml`` lists each file with its SHA-256; a file is checked before it is
 loaded, so a damaged install fails with a clear message instead of decoding garbage. Nothing is
 ever downloaded. How the models were trained and what they measure: ``pretrained/MODEL_CARD.md``.
@@ -10,24 +11,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sclc.errors import SclcError
 
 DIRECTORY = Path(__file__).resolve().parent / "pretrained"
-DEFAULT_QUALITY = 3
+# Files written by the fixed-rate models of earlier releases name them as "zoo:NAME/QUALITY".
+RETIRED = {"sci-tiny": "sci", "wacnn-tiny": "wacnn"}
 
 
 @dataclass(frozen=True)
 class Pretrained:
     name: str
-    quality: int
-    lmbda: float
     file: str
     sha256: str
+    qualities: tuple[float, float]  # the --quality range it serves
     summary: str = ""
-    measured: dict | None = None  # mean bpp / PSNR / text PSNR on the evaluation set of the card
+    measured: tuple[dict, ...] = field(default=())  # per quality: mean bpp / PSNR / text PSNR (model card)
 
     @property
     def path(self) -> Path:
@@ -36,42 +37,39 @@ class Pretrained:
     @property
     def reference(self) -> bytes:
         """What a compressed file records so that it decodes without --model."""
-        return f"zoo:{self.name}/{self.quality}".encode()
+        return f"zoo:{self.name}".encode()
 
 
-def catalogue() -> dict[str, dict[int, Pretrained]]:
+def catalogue() -> dict[str, Pretrained]:
     return _read_manifest(DIRECTORY / "models.toml")
 
 
 @functools.lru_cache(maxsize=4)
-def _read_manifest(manifest: Path) -> dict[str, dict[int, Pretrained]]:
+def _read_manifest(manifest: Path) -> dict[str, Pretrained]:
     """Parsed once per process: every name lookup would otherwise re-read the file."""
     if not manifest.exists():
         return {}
     try:
         entries = tomllib.loads(manifest.read_text(encoding="utf-8")).get("model", [])
-    except tomllib.TOMLDecodeError as exc:
+        return {e["name"]: Pretrained(**{**e, "qualities": tuple(e["qualities"]),
+                                         "measured": tuple(e.get("measured", ()))}) for e in entries}
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise SclcError(f"{manifest} is damaged ({exc}); reinstall sclc") from None
-    out: dict[str, dict[int, Pretrained]] = {}
-    for entry in entries:
-        model = Pretrained(**entry)
-        out.setdefault(model.name, {})[model.quality] = model
-    return out
 
 
 def is_name(arg: str) -> bool:
-    return arg in catalogue()
+    return arg in catalogue() or arg in RETIRED
 
 
-def resolve(name: str, quality: int | None = None) -> Pretrained:
+def resolve(name: str) -> Pretrained:
     models = catalogue()
+    if name in RETIRED and name not in models:
+        raise SclcError(f"the pretrained model '{name}' is retired: use '{RETIRED[name]}' "
+                        f"(one model for every quality)")
     if name not in models:
         known = ", ".join(sorted(models)) or "none installed"
         raise SclcError(f"unknown pretrained model '{name}' — pretrained models: {known}")
-    quality = DEFAULT_QUALITY if quality is None else quality
-    if quality not in models[name]:
-        raise SclcError(f"{name} has no quality {quality} — qualities: {', '.join(map(str, sorted(models[name])))}")
-    return models[name][quality]
+    return models[name]
 
 
 def verified_bytes(model: Pretrained) -> bytes:
@@ -91,7 +89,8 @@ def from_reference(reference: bytes) -> Pretrained | None:
     """The pretrained model a file's reference names (None if it names none)."""
     if not reference.startswith(b"zoo:"):
         return None
-    name, _, quality = reference[4:].decode("utf-8", "replace").rpartition("/")
-    if not quality.isdigit():
-        raise SclcError(f"the file names an unreadable pretrained model {reference!r}")
-    return resolve(name, int(quality))
+    name, slash, quality = reference[4:].decode("utf-8", "replace").partition("/")
+    if slash:
+        raise SclcError(f"this file was written by the retired fixed-rate model '{name}' quality {quality}, "
+                        f"which this sclc no longer ships; decode it with sclc 0.1 or pass --model CHECKPOINT")
+    return resolve(name)

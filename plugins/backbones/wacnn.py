@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import zlib
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 
@@ -52,6 +52,11 @@ class WACNNParams:
     window_M: int = 4
     shift_M: int = 2
     prior_channels: int = 32  # width of the prior branches feeding the conditioning blocks
+    # What h_s sees in training. "noise": z + U(-0.5, 0.5) (CompressAI's models), so h_s learns from
+    # the start how z varies. "ste": rounded z with a straight-through gradient (the STF reference);
+    # at small scale z then never leaves its median, h_s sees one constant map and the hyperprior
+    # (and the decoder prior recovered from it) stays dead (issue "Codecs that really compress").
+    z_train: Literal["noise", "ste"] = "noise"
 
     def __post_init__(self):
         if min(self.N, self.M, self.num_slices, self.num_heads, self.prior_channels) < 1:
@@ -99,7 +104,7 @@ BlockFactory = Callable[[int, int], nn.Module]
 
 class WACNN(CompressionModel):
     def __init__(self, p: WACNNParams = WACNNParams(), block: BlockFactory | None = None,
-                 sites: tuple[str, ...] = ()):
+                 sites: tuple[str, ...] = (), prior_maps: int = 1):
         super().__init__()
         N, M, Z, P = p.N, p.M, p.z_channels or p.N, p.prior_channels
         self.params, self.sites = p, tuple(sites) if block else ()
@@ -144,10 +149,10 @@ class WACNN(CompressionModel):
         if "g_a" in self.sites:
             # Prior branch g_{a,p}: prior features at H/2, H/4, H/8 for the three g_a sites.
             self.prior_g_a = nn.ModuleList(
-                nn.Sequential(conv(1 if i == 0 else P, P, kernel_size=3, stride=2), nn.GELU()) for i in range(3))
+                nn.Sequential(conv(prior_maps if i == 0 else P, P, kernel_size=3, stride=2), nn.GELU()) for i in range(3))
             self.cond_g_a = nn.ModuleList(block(N, P) for _ in G_A_SITES)
         if "h_a" in self.sites:
-            self.cond_h_a = block(M, 1)
+            self.cond_h_a = block(M, prior_maps)
         if "g_s" in self.sites:
             # Prior recovered from z_hat (H/64 -> H/16), then lifted to H/8, H/4, H/2.
             self.prior_recover = nn.Sequential(
@@ -215,16 +220,16 @@ class WACNN(CompressionModel):
         y = self.analysis(x, prior)
         y_shape = y.shape[2:]
         z = self.hyper_analysis(y, prior)
-        _, z_likelihoods = self.entropy_bottleneck(z)
-        # Rounded (not noisy) z for the hyper-synthesis, with a straight-through gradient.
-        z_offset = self.entropy_bottleneck._get_medians()
-        z_hat = ste_round(z - z_offset) + z_offset
+        z_hat, z_likelihoods = _in_fp32(self.entropy_bottleneck, z)  # noisy in training, rounded in eval
+        if self.training and self.params.z_train == "ste":
+            z_offset = self.entropy_bottleneck._get_medians()
+            z_hat = ste_round(z - z_offset) + z_offset
         latent_means, latent_scales = self._hyper(z_hat, y_shape)
 
         y_hat_slices, y_likelihoods = [], []
         for index, y_slice in enumerate(y.chunk(self.num_slices, 1)):
             mu, scale, mean_support = self._slice_params(index, latent_means, latent_scales, y_hat_slices, y_shape)
-            _, likelihood = self.gaussian_conditional(y_slice, scale, mu)
+            _, likelihood = _in_fp32(self.gaussian_conditional, y_slice, scale, mu)
             y_likelihoods.append(likelihood)
             y_hat_slice = ste_round(y_slice - mu) + mu
             y_hat_slices.append(self._refine(index, mean_support, y_hat_slice))
@@ -313,13 +318,22 @@ def _crc(indexes: list[int], crc: int = 0) -> int:
     return zlib.crc32(np.asarray(indexes, dtype=np.int32).tobytes(), crc)
 
 
+def _in_fp32(entropy_model, *tensors):
+    """Entropy models and likelihoods in float32 under bf16 autocast of the transforms: a
+    likelihood needs more precision than 8 mantissa bits (and float16 underflows its 1e-9 floor)."""
+    with torch.autocast(tensors[0].device.type, enabled=False):
+        return entropy_model(*(t.float() for t in tensors))
+
+
 def _resize_prior(prior: torch.Tensor, size) -> torch.Tensor:
     """Down-sample the prior map to ``size`` by area averaging (paper: g'_1, the prior at y's size)."""
     return F.adaptive_avg_pool2d(prior, size)
 
 
-def build(params: WACNNParams, block: BlockFactory | None = None, sites: tuple[str, ...] = ()) -> WACNN:
-    return WACNN(params, block, sites)
+def build(params: WACNNParams, block: BlockFactory | None = None, sites: tuple[str, ...] = (),
+          prior_maps: int = 1) -> WACNN:
+    """``prior_maps``: channels of the prior map (1: g'; 2: g' and a quality map)."""
+    return WACNN(params, block, sites, prior_maps)
 
 
 @sclc.hookimpl

@@ -1,11 +1,10 @@
 """Rate + lambda * (1 - MS-SSIM), with pytorch-msssim. Needs images of at least 161 px a side."""
 
 import torch.nn as nn
-import torch.nn.functional as F
 from pytorch_msssim import ms_ssim
 
 import sclc
-from sclc_plugins.losses.rate import batch_pixels, bits_per_pixel, psnr_from_mse
+from sclc_plugins.losses.rate import rd_result
 
 
 class RateDistortionMSSSIM(nn.Module):
@@ -13,12 +12,13 @@ class RateDistortionMSSSIM(nn.Module):
         super().__init__()
         self.lmbda = lmbda
 
-    def forward(self, output: dict, target, text_mask=None) -> dict:
-        x_hat = output["x_hat"]
-        bpp = bits_per_pixel(output["likelihoods"], batch_pixels(target))
-        distortion = 1 - ms_ssim(x_hat, target, data_range=1.0)
-        return {"loss": self.lmbda * distortion + bpp, "bpp": bpp, "distortion": distortion,
-                "psnr": psnr_from_mse(F.mse_loss(x_hat.detach(), target))}
+    def forward(self, output: dict, target, text_mask=None, lmbda=None) -> dict:
+        """``lmbda``: a per-pixel lambda map (variable rate); MS-SSIM is per image, so each image
+        is weighted by its map's mean."""
+        distortion = 1 - ms_ssim(output["x_hat"], target, data_range=1.0, size_average=False)
+        weight = self.lmbda if lmbda is None else lmbda.flatten(1).mean(1)
+        term = (weight * distortion).mean()
+        return rd_result(output, target, term, distortion.mean())
 
 
 @sclc.hookimpl

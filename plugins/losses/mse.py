@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import sclc
-from sclc_plugins.losses.rate import batch_pixels, bits_per_pixel, psnr_from_mse
+from sclc_plugins.losses.rate import rd_result, weighted_squared_error
 
 
 class RateDistortionMSE(nn.Module):
@@ -12,11 +12,11 @@ class RateDistortionMSE(nn.Module):
         super().__init__()
         self.lmbda = lmbda
 
-    def forward(self, output: dict, target, text_mask=None) -> dict:
-        bpp = bits_per_pixel(output["likelihoods"], batch_pixels(target))
-        mse = F.mse_loss(output["x_hat"], target)
-        return {"loss": self.lmbda * 255**2 * mse + bpp, "bpp": bpp, "distortion": mse,
-                "psnr": psnr_from_mse(mse.detach())}
+    def forward(self, output: dict, target, text_mask=None, lmbda=None) -> dict:
+        """``lmbda``: a per-pixel lambda map (variable rate) instead of the fixed lambda."""
+        x_hat = output["x_hat"]
+        term = weighted_squared_error(x_hat, target, self.lmbda if lmbda is None else lmbda)
+        return rd_result(output, target, term, F.mse_loss(x_hat, target))
 
 
 @sclc.hookimpl

@@ -4,10 +4,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 import sclc
-from sclc_plugins.losses.rate import batch_pixels, bits_per_pixel, psnr_from_mse
+from sclc_plugins.losses.rate import rd_result, weighted_squared_error
 
 
 @dataclass(frozen=True)
@@ -28,15 +27,14 @@ class RateDistortionWMSE(nn.Module):
     def weights(self, text_mask: torch.Tensor) -> torch.Tensor:
         return text_mask * self.params.text_gain + self.params.base
 
-    def forward(self, output: dict, target, text_mask=None) -> dict:
+    def forward(self, output: dict, target, text_mask=None, lmbda=None) -> dict:
+        """``lmbda``: a per-pixel lambda map (variable rate) instead of the fixed lambda; the text
+        weight multiplies it either way."""
         if text_mask is None:
             raise ValueError("the wmse loss needs a text mask (from the data or a text prior)")
-        x_hat = output["x_hat"]
-        bpp = bits_per_pixel(output["likelihoods"], batch_pixels(target))
-        weighted = (self.weights(text_mask) * (x_hat - target) ** 2).mean()
-        mse = F.mse_loss(x_hat.detach(), target)
-        return {"loss": self.lmbda * 255**2 * weighted + bpp, "bpp": bpp, "distortion": weighted,
-                "psnr": psnr_from_mse(mse)}
+        x_hat, text_weight = output["x_hat"], self.weights(text_mask)
+        term = weighted_squared_error(x_hat, target, text_weight * (self.lmbda if lmbda is None else lmbda))
+        return rd_result(output, target, term, (text_weight * (x_hat - target) ** 2).mean())
 
 
 @sclc.hookimpl

@@ -1,7 +1,8 @@
 """Ground-truth text boxes next to images, and their rasterisation into masks.
 
-Two formats: ``<stem>.tsv`` with a header row starting ``x0 y0 x1 y1`` (tab or space separated),
-and ICDAR ``gt_<stem>.txt`` lines ``x1, y1, x2, y2, "word"``.
+Two box formats: ``<stem>.tsv`` with a header row starting ``x0 y0 x1 y1`` (tab or space
+separated), and ICDAR ``gt_<stem>.txt`` lines ``x1, y1, x2, y2, "word"``; or a ready mask,
+``<stem>.mask.png`` (non-zero = text), e.g. a detector's masks packed beside training crops.
 """
 
 from __future__ import annotations
@@ -54,11 +55,24 @@ def find_box_file(image: Path, search_dirs: tuple[Path, ...] = ()) -> Path | Non
     stem = image.stem
     places = [image.parent, image.parent.parent / "gt", *search_dirs]
     for directory in places:
-        for name in (f"{stem}.tsv", f"gt_{stem}.txt"):
+        for name in (f"{stem}.tsv", f"gt_{stem}.txt", f"{stem}.mask.png"):
             candidate = directory / name
             if candidate.is_file():
                 return candidate
     return None
+
+
+def mask_from_file(path: Path, height: int, width: int) -> np.ndarray:
+    """The text mask a box file (or mask PNG) gives an image of ``height`` x ``width``."""
+    if path.name.endswith(".mask.png"):
+        from PIL import Image
+
+        with Image.open(path) as image:
+            mask = (np.asarray(image.convert("L")) > 0).astype(np.uint8)
+        if mask.shape != (height, width):
+            raise BoxFormatError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]}, the image {width}x{height}")
+        return mask
+    return rasterize(read_boxes(path), height, width)
 
 
 def read_boxes(path: Path) -> list[Box]:

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from sclc.data.boxes import BoxFormatError, find_box_file, rasterize, read_boxes
+from sclc.data.boxes import BoxFormatError, find_box_file, mask_from_file
 from sclc.errors import SclcError
 from sclc.imageio import load_rgb
 
@@ -31,15 +31,17 @@ def list_images(root: Path) -> list[Path]:
 class ImageFolder:
     """``load(i) -> (RGB uint8 array (H,W,3), text mask uint8 (H,W) or None)``."""
 
-    def __init__(self, root: str | Path, masks: str = "boxes", box_dirs: tuple[str, ...] = (),
+    def __init__(self, root: str | Path | tuple, masks: str = "boxes", box_dirs: tuple[str, ...] = (),
                  detector: Callable[[np.ndarray, Path], np.ndarray] | None = None, cache_mb: int = 0):
-        self.root = Path(root)
+        """``root``: one folder, or several whose images are mixed into one source."""
+        roots = [Path(r) for r in ((root,) if isinstance(root, (str, Path)) else root)]
+        self.root = ", ".join(map(str, roots))
         self._cache: dict[Path, tuple[np.ndarray, np.ndarray | None]] = {}
         self._cache_left = cache_mb * 2**20
         self.masks, self.detector = masks, detector
         self.box_dirs = tuple(Path(d) for d in box_dirs)
         self.skipped: list[str] = []
-        self.paths = [p for p in list_images(self.root) if self._readable(p)]
+        self.paths = [p for r in roots for p in list_images(r) if self._readable(p)]
         if not self.paths:
             raise SclcError(f"no readable images (png, jpg, bmp, webp) under {self.root}")
 
@@ -89,6 +91,6 @@ class ImageFolder:
         if box_file is None:
             return np.zeros(rgb.shape[:2], dtype=np.uint8)  # no boxes: no text known
         try:
-            return rasterize(read_boxes(box_file), *rgb.shape[:2])
+            return mask_from_file(box_file, *rgb.shape[:2])
         except BoxFormatError as exc:
             raise SclcError(str(exc)) from None

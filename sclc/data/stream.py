@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from sclc.data.quality_maps import random_quality_map
 from sclc.data.synthetic import render
 
 
@@ -37,9 +38,18 @@ class SyntheticSource:
         return np.asarray(sample.image), sample.mask
 
 
+def luma_std(rgb: np.ndarray) -> float:
+    """Standard deviation of the luma, in grey levels: near 0 for a blank crop."""
+    return float((rgb[..., :3].astype(np.float32) @ np.float32([0.299, 0.587, 0.114])).std())
+
+
 def crop_sample(rgb: np.ndarray, mask: np.ndarray | None, crop: int, rng: np.random.Generator | None,
-                flip: bool) -> dict:
-    """Random (or centre, when rng is None) crop; images smaller than the crop are edge-padded."""
+                flip: bool, min_std: float = 0.0, tries: int = 8) -> dict:
+    """Random (or centre, when rng is None) crop; images smaller than the crop are edge-padded.
+
+    A random crop whose luma varies by less than ``min_std`` grey levels (blank margins, empty
+    slide areas) is drawn again, up to ``tries`` times: a blank crop teaches the codec nothing.
+    """
     h, w = rgb.shape[:2]
     if mask is None:
         mask = np.zeros((h, w), dtype=np.uint8)
@@ -51,7 +61,10 @@ def crop_sample(rgb: np.ndarray, mask: np.ndarray | None, crop: int, rng: np.ran
     if rng is None:
         top, left = (h - crop) // 2, (w - crop) // 2
     else:
-        top, left = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+        for _ in range(max(tries, 1)):
+            top, left = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+            if min_std <= 0 or luma_std(rgb[top:top + crop, left:left + crop]) >= min_std:
+                break
     rgb, mask = rgb[top:top + crop, left:left + crop], mask[top:top + crop, left:left + crop]
     if rng is not None and flip and rng.random() < 0.5:
         rgb, mask = rgb[:, ::-1], mask[:, ::-1]
@@ -60,8 +73,12 @@ def crop_sample(rgb: np.ndarray, mask: np.ndarray | None, crop: int, rng: np.ran
 
 
 class CropStream(Dataset):
-    def __init__(self, source: Source, crop: int, seed: int = 0, flip: bool = True):
+    """``rate``: a VariableRateSpec; each sample then carries a random quality map ``qmap``."""
+
+    def __init__(self, source: Source, crop: int, seed: int = 0, flip: bool = True, min_std: float = 0.0,
+                 rate=None):
         self.source, self.crop, self.seed, self.flip = source, crop, seed, flip
+        self.min_std, self.rate = min_std, rate
         self._perm_epoch, self._perm = -1, None
 
     def __len__(self) -> int:
@@ -77,21 +94,35 @@ class CropStream(Dataset):
     def __getitem__(self, position: int) -> dict:
         rgb, mask = self.source.load(self._index(position))
         rng = np.random.default_rng([self.seed, position, 7])
-        return crop_sample(rgb, mask, self.crop, rng, self.flip)
+        sample = crop_sample(rgb, mask, self.crop, rng, self.flip, self.min_std)
+        if self.rate is not None:
+            q = random_quality_map(rng, self.crop, sample["mask"][0].numpy(), self.rate.text_boost)
+            sample["qmap"] = torch.from_numpy(q).unsqueeze(0)
+        return sample
+
+
+VAL_LEVELS = (0.0, 0.5, 1.0)  # uniform quality maps at which each validation image is measured
 
 
 class FixedCrops(Dataset):
-    """Validation: the first ``count`` images of a source, centre-cropped, always the same."""
+    """Validation: ``count`` images spread evenly over a source (a sorted folder groups its kinds),
+    centre-cropped, always the same; with ``rate``, every image at every level of VAL_LEVELS, so
+    the per-level metrics compare the same images."""
 
-    def __init__(self, source: Source, crop: int, count: int):
-        self.source, self.crop, self.count = source, crop, min(count, len(source))
+    def __init__(self, source: Source, crop: int, count: int, rate=None):
+        self.source, self.crop, self.count, self.rate = source, crop, min(count, len(source)), rate
+        self.levels = VAL_LEVELS if rate is not None else (None,)
 
     def __len__(self) -> int:
-        return self.count
+        return self.count * len(self.levels)
 
     def __getitem__(self, index: int) -> dict:
-        rgb, mask = self.source.load(index)
-        return crop_sample(rgb, mask, self.crop, None, flip=False)
+        image, level = divmod(index, len(self.levels))
+        rgb, mask = self.source.load(image * len(self.source) // self.count)
+        sample = crop_sample(rgb, mask, self.crop, None, flip=False)
+        if self.rate is not None:
+            sample["qmap"] = torch.full_like(sample["mask"], self.levels[level])
+        return sample
 
 
 class StreamSampler(Sampler):

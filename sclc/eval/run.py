@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sclc.data.boxes import find_box_file, rasterize, read_boxes
+from sclc.data.boxes import find_box_file, mask_from_file
 from sclc.data.folder import list_images
 from sclc.errors import SclcError
 from sclc.imageio import load_rgb
@@ -51,7 +51,7 @@ def _text_mask(path: Path, rgb: np.ndarray, box_dirs, detector,
                masks: DetectorMasks) -> tuple[np.ndarray | None, str]:
     box_file = find_box_file(path, box_dirs)
     if box_file is not None:
-        return rasterize(read_boxes(box_file), *rgb.shape[:2]), "boxes"
+        return mask_from_file(box_file, *rgb.shape[:2]), "boxes"
     if detector is not None:
         name, params, module = detector
         return masks(rgb, path, name, params, module), f"detector:{name}"
@@ -105,7 +105,7 @@ def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: lis
     paths = list_images(Path(data_dir))[:limit]
     if not paths:
         raise SclcError(f"no images under {data_dir}")
-    jobs = [("learned", label, loaded.model.spec.name, loaded) for label, loaded in models]
+    jobs = [("learned", label, loaded.setting, loaded) for label, loaded in models]
     jobs += [("classic", codec.name, s, codec) for codec in codecs for s in codec.settings]
     points = {(kind, curve, str(setting)): [] for kind, curve, setting, _ in jobs}
     sources = {}

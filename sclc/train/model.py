@@ -38,37 +38,53 @@ class TrainableCodec(BaseModel):
         super().__init__()
         self.codec, self.loss, self.amp = codec, loss, amp
 
-    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None, mode: str = "loss"):
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None, qmap: torch.Tensor | None = None,
+                mode: str = "loss"):
+        """``qmap``: the quality map of a variable-rate model; the loss then gets its per-pixel lambda."""
         if mask is None:
             mask = self.codec.text_mask(inputs)
-        out = self.codec(inputs, text_mask=mask)
-        terms = self.loss(out, inputs, mask)
+        # bf16 autocast covers the codec's transforms only (its entropy models run in float32); the
+        # loss is computed in float32.
+        with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=self.amp == "bf16"):
+            out = self.codec(inputs, text_mask=mask, quality_map=qmap)
+        out["x_hat"] = out["x_hat"].float()
+        rate = self.codec.rate
+        terms = self.loss(out, inputs, mask, lmbda=None if rate is None else rate.lmbda(qmap))
         if mode == "loss":
             return {**terms, "aux_loss": self.codec.aux_loss()}
         if mode == "predict":
-            x_hat = out["x_hat"].clamp(0, 1)
-            mse = ((x_hat - inputs) ** 2).flatten(1).mean(1)
-            psnr = (-10 * torch.log10(mse.clamp_min(1e-10))).tolist()
-            bits = sum(-torch.log2(lik).flatten(1).sum(1) for lik in out["likelihoods"].values())
-            bpp = (bits / (inputs.shape[-2] * inputs.shape[-1])).tolist()
-            text = masked_psnr(x_hat, inputs, mask)
-            loss = float(terms["loss"])
-            return [{"bpp": b, "psnr": p, "text_psnr": t, "loss": loss} for b, p, t in zip(bpp, psnr, text)]
+            return self._per_image(out, inputs, mask, qmap, float(terms["loss"]))
         raise ValueError(f"unknown mode {mode!r}")
+
+    @staticmethod
+    def _per_image(out: dict, inputs: torch.Tensor, mask: torch.Tensor, qmap, loss: float) -> list[dict]:
+        x_hat = out["x_hat"].clamp(0, 1)
+        mse = ((x_hat - inputs) ** 2).flatten(1).mean(1)
+        rows = [{"psnr": p, "loss": loss} for p in (-10 * torch.log10(mse.clamp_min(1e-10))).tolist()]
+        pixels = inputs.shape[-2] * inputs.shape[-1]
+        for name, lik in out["likelihoods"].items():
+            for row, bits in zip(rows, (-torch.log2(lik).flatten(1).sum(1)).tolist()):
+                row[f"bpp_{name}"] = bits / pixels
+                row["bpp"] = row.get("bpp", 0.0) + bits / pixels
+        for row, text in zip(rows, masked_psnr(x_hat, inputs, mask)):
+            row["text_psnr"] = text
+        if qmap is not None:
+            for row, q in zip(rows, qmap.flatten(1).mean(1).tolist()):
+                row["q"] = round(q, 3)
+        return rows
 
     def train_step(self, data, optim_wrapper, forward=None):
         data = self.data_preprocessor(data, True)
         forward = forward or self
         main, aux = optim_wrapper["main"], optim_wrapper["aux"]
-        device = data["inputs"].device.type
-        with main.optim_context(self), torch.autocast(device, dtype=torch.bfloat16, enabled=self.amp == "bf16"):
+        with main.optim_context(self):
             terms = forward(**data, mode="loss")
         main.backward(terms["loss"] + terms["aux_loss"])
         main.step()
         aux.step()
         main.zero_grad()
         aux.zero_grad()
-        return {k: v.detach() for k, v in terms.items() if k in ("loss", "bpp", "psnr", "distortion", "aux_loss")}
+        return {k: v.detach() for k, v in terms.items() if isinstance(v, torch.Tensor) and v.numel() == 1}
 
 
 @MODEL_WRAPPERS.register_module(force=True)

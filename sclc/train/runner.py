@@ -20,7 +20,7 @@ from sclc.data.stream import CropStream, FixedCrops, StreamSampler, SyntheticSou
 from sclc.errors import SclcError
 from sclc.registry import default_registry
 from sclc.spec import Spec
-from sclc.train.hooks import PlateauLRHook, SclcCheckpointHook
+from sclc.train.hooks import HyperpriorHealthHook, PlateauLRHook, SclcCheckpointHook, TimeBudgetHook
 from sclc.train.metric import CodecMetric
 from sclc.train.model import SclcDistributedDataParallel, TrainableCodec, is_aux_parameter
 
@@ -35,7 +35,7 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
-def _folder(path: str, spec: Spec, model, work_dir: Path) -> ImageFolder:
+def _folder(path: str | tuple[str, ...], spec: Spec, model, work_dir: Path) -> ImageFolder:
     t = spec.train
     detector = None
     if t.masks == "detector":
@@ -56,8 +56,9 @@ def build_datasets(spec: Spec, model, work_dir: Path):
         val_source = _folder(t.val_data, spec, model, work_dir)
     else:
         val_source = SyntheticSource(t.val_crop, t.val_images, seed=spec.seed + VAL_SEED_OFFSET)
-    return (CropStream(train_source, t.crop, seed=spec.seed, flip=t.flip),
-            FixedCrops(val_source, t.val_crop, t.val_images))
+    return (CropStream(train_source, t.crop, seed=spec.seed, flip=t.flip, min_std=t.min_crop_std,
+                       rate=spec.variable_rate),
+            FixedCrops(val_source, t.val_crop, t.val_images, rate=spec.variable_rate))
 
 
 def build_optim_wrapper(trainable: TrainableCodec, spec: Spec) -> OptimWrapperDict:
@@ -108,7 +109,7 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
     else:
         model = model.to(device)
 
-    hooks = [SclcCheckpointHook(spec.to_dict())]
+    hooks = [SclcCheckpointHook(spec.to_dict()), HyperpriorHealthHook(), TimeBudgetHook(t.max_minutes)]
     if t.lr_schedule == "plateau":
         hooks.append(PlateauLRHook(t.plateau_factor, t.plateau_patience, t.min_lr))
     return Runner(
@@ -127,7 +128,8 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
         default_hooks=dict(
             checkpoint=dict(type=CheckpointHook, interval=t.checkpoint_interval, by_epoch=False,
                             max_keep_ckpts=t.max_keep_checkpoints),
-            logger=dict(type=LoggerHook, interval=t.log_interval)),
+            # log_metric_by_epoch=False: validation rows carry the iteration, not epoch 0
+            logger=dict(type=LoggerHook, interval=t.log_interval, log_metric_by_epoch=False)),
         custom_hooks=hooks,
         log_processor=dict(by_epoch=False),
         launcher=launcher,

@@ -1,0 +1,99 @@
+"""Ship the newest checkpoints of examples/zoo/train.sh as the pretrained `sci` and `wacnn`.
+
+    python examples/zoo/ship.py [--work work_dirs/zoo] [--every 4] [--crop 512]
+
+For each model: export the newest training checkpoint (float16) into sclc/pretrained/, then
+measure it with real bitstreams at qualities 1..8 on the centre ``--crop`` of every ``--every``-th
+sci/dev image (JPEG and WebP on the same crops), and write models.toml (sha256, measured RD) and
+work_dirs/zoo/ship.json (the whole evaluation, for RESULTS.md and `sclc bdrate`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+SUMMARY = {
+    "sci": "the paper's full method as one variable-rate model: Laplacian x EAST prior, SEM at g_a/h_a/g_s, WMSE",
+    "wacnn": "its WACNN baseline: same size, data and budget; the blocks see only the quality map",
+}
+QUALITIES = (1, 2, 3, 4, 5, 6, 7, 8)
+
+
+def newest_checkpoint(work_dir: Path) -> Path:
+    found = sorted(work_dir.glob("iter_*.pth"), key=lambda p: int(re.findall(r"\d+", p.stem)[0]))
+    if not found:
+        raise SystemExit(f"no checkpoints in {work_dir}")
+    return found[-1]
+
+
+def dev_crops(out: Path, every: int, crop: int) -> Path:
+    from sclc.data.folder import list_images
+    from sclc.imageio import load_rgb, save_image
+
+    out.mkdir(parents=True, exist_ok=True)
+    for path in list_images(ROOT / "../shared/data/sci/dev")[::every]:
+        rgb = load_rgb(path)
+        h, w = rgb.shape[:2]
+        top, left = max((h - crop) // 2, 0), max((w - crop) // 2, 0)
+        save_image(Image.fromarray(rgb[top:top + crop, left:left + crop]), out / f"{path.stem}.png")
+    return out
+
+
+def main() -> int:
+    from sclc.checkpoint import export_checkpoint, load_model
+    from sclc.eval.codecs import resolve
+    from sclc.eval.run import evaluate
+    from sclc.imageio import atomic_write
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=ROOT / "work_dirs" / "zoo")
+    parser.add_argument("--every", type=int, default=4)
+    parser.add_argument("--crop", type=int, default=512)
+    args = parser.parse_args()
+    target = ROOT / "sclc" / "pretrained"
+    data = dev_crops(args.work / f"dev{args.crop}_every{args.every}", args.every, args.crop)
+    models, trained = [], {}
+    for name in SUMMARY:
+        checkpoint = newest_checkpoint(args.work / name)
+        trained[name] = checkpoint.stem
+        export_checkpoint(checkpoint, target / f"{name}.pt", half=True)
+        loaded = load_model(target / f"{name}.pt")
+        models += [(name, loaded.at_quality(q)) for q in QUALITIES]
+    codecs, _ = resolve(["jpeg", "webp"])
+    results = evaluate(data, models, codecs, box_dirs=(ROOT / "../shared/data/textdet/slides/words",
+                                                      ROOT / "../shared/data/textdet/docbank/tokens"), progress=False)
+    results["trained"] = trained
+    atomic_write(args.work / "ship.json", json.dumps(results, indent=1).encode())
+    rows = []
+    for name in SUMMARY:
+        points = sorted((p for p in results["points"] if p["curve"] == name), key=lambda p: p["setting"])
+        measured = [{"quality": q, **{k: round(p["mean"][k], 4) for k in ("bpp", "psnr", "text_psnr", "ms_ssim")
+                                      if p["mean"][k] is not None}}
+                    for q, p in zip(QUALITIES, sorted(points, key=lambda p: float(p["setting"].split(" q")[1])))]
+        out = target / f"{name}.pt"
+        digest = hashlib.sha256(out.read_bytes()).hexdigest()
+        table = ", ".join("{ " + ", ".join(f"{k} = {v}" for k, v in m.items()) + " }" for m in measured)
+        rows.append(f'[[model]]\nname = "{name}"\nfile = "{out.name}"\nsha256 = "{digest}"\nqualities = [1, 8]\n'
+                    f'summary = "{SUMMARY[name]}"\nmeasured = [{table}]\n')
+        print(f"{name} ({trained[name]}, {out.stat().st_size / 1e6:.1f} MB):")
+        for m in measured:
+            print("   ", m)
+    for p in results["points"]:
+        if p["kind"] == "classic":
+            print(f"{p['curve']} {p['setting']}: bpp {p['mean']['bpp']:.3f} PSNR {p['mean']['psnr']:.2f}")
+    header = ("# Pretrained codecs shipped with sclc (see MODEL_CARD.md). Written by examples/zoo/ship.py;\n"
+              f"# `measured` = mean over the centre {args.crop}x{args.crop} crops of every {args.every}th sci/dev image.\n\n")
+    atomic_write(target / "models.toml", (header + "\n".join(rows)).encode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
