@@ -67,7 +67,8 @@ def build_optim_wrapper(trainable: TrainableCodec, spec: Spec) -> OptimWrapperDi
     aux = [p for n, p in trainable.named_parameters() if is_aux_parameter(n)]
     clip = dict(max_norm=t.clip_grad) if t.clip_grad > 0 else None
     wrappers = {"main": OptimWrapper(torch.optim.Adam(main, lr=t.lr), clip_grad=clip)}
-    # A backbone without an entropy bottleneck has no aux parameters: give aux a dummy-free optimiser.
+    # A backbone without an entropy bottleneck has no aux parameters: aux then steps one unused
+    # placeholder, so the step code needs no special case.
     wrappers["aux"] = OptimWrapper(torch.optim.Adam(aux or [torch.nn.Parameter(torch.zeros(1))], lr=t.aux_lr))
     return OptimWrapperDict(**wrappers)
 
