@@ -158,10 +158,30 @@ def load_checkpoint(path: str | Path, registry: Registry | None = None,
     return model_from_spec_data(data["spec"], data["state_dict"], str(path), data.get("providers"), registry)
 
 
+def _refuse_oversized(spec, what: str, height: int = 0, width: int = 0) -> None:
+    """Build ``spec`` on fake tensors and refuse it when its weights, plus its activations for a
+    ``height`` x ``width`` image, would pass the memory limit: a spec of a few bytes must not
+    allocate gigabytes before anything can object."""
+    try:
+        fake = footprint.fake_build(lambda: build_model(spec), limits.max_memory())
+    except footprint.TooLarge as exc:
+        raise limits.LimitError(f"{what} is refused: {exc}; set SCLC_MAX_MEMORY_GB to raise it") from None
+    except SclcError:
+        raise
+    except Exception as exc:  # a spec that passed validation may still describe an unbuildable model
+        raise SclcError(f"{what}: the model cannot be built: "
+                        f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    limits.check_memory(footprint.decode_bytes(fake, height, width), what)
+
+
 def _decoding_checkpoint(path: Path, content: bytes | None, reference: bytes, description: str) -> "LoadedModel":
-    """A checkpoint's model without its text detector, fingerprinted as the encoder saw it."""
+    """A checkpoint's model without its text detector, fingerprinted as the encoder saw it.
+    ``content``: the bytes of a shipped (sha256-checked) file; any other file's spec is checked
+    against the memory limit before its model is built."""
     data = _codec_dict(path, content)
     full = _parse(data["spec"], str(path), data.get("providers"), default_registry())
+    if content is None:
+        _refuse_oversized(replace(full, text_prior=Choice("none")), f"the model of {path}")
     model = model_from_spec_data(data["spec"], data["state_dict"], str(path), data.get("providers"), decoding=True)
     return LoadedModel(model, reference, description, model_id(model, full.to_dict()))
 
@@ -283,18 +303,7 @@ def model_from_reference(reference: bytes, height: int, width: int) -> LoadedMod
         as_written = embedded.unpack(reference)
         spec_data = embedded.decoder_spec(as_written)
         spec = _parse(spec_data, "embedded spec", None, default_registry())
-        what = f"decoding this {width}x{height} file with its embedded model"
-        try:
-            fake = footprint.fake_build(lambda: build_model(spec), limits.max_memory())
-        except footprint.TooLarge as exc:
-            raise limits.LimitError(f"{what} is refused: {exc}; "
-                                    f"set SCLC_MAX_MEMORY_GB to raise it") from None
-        except SclcError:
-            raise
-        except Exception as exc:  # a spec that passed validation may still describe an unbuildable model
-            raise embedded.EmbeddedSpecError(f"the embedded model spec cannot be built: "
-                                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-        limits.check_memory(footprint.decode_bytes(fake, height, width), what)
+        _refuse_oversized(spec, f"decoding this {width}x{height} file with its embedded model", height, width)
         model = model_from_spec_data(spec_data, None, "embedded spec", decoding=True)
         return LoadedModel(model, reference, "embedded spec", model_id(model, as_written))
     raise SclcError("the file does not say which model wrote it: pass --model CHECKPOINT")

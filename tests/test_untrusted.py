@@ -111,6 +111,13 @@ def test_a_huge_embedded_model_is_refused_before_it_is_built(seeds, tmp_path, ca
     assert "over the limit" in err and "SCLC_MAX_MEMORY_GB" in err
 
 
+def test_a_small_checkpoint_describing_a_huge_model_is_refused_before_it_is_built(seeds, tmp_path, capsys):
+    spec = {"name": "huge", "backbone": {"name": "wacnn", "N": 4096, "M": 8000}}
+    torch.save({"format": "sclc-codec", "version": 1, "spec": spec, "state_dict": {}}, tmp_path / "huge.pt")
+    err = _cli_refuses(tmp_path, capsys, seeds[0], "--model", str(tmp_path / "huge.pt"))
+    assert "huge.pt is refused" in err and "SCLC_MAX_MEMORY_GB" in err
+
+
 def test_a_60000_pixel_square_is_refused_from_the_header(seeds, tmp_path, capsys):
     header, strings = container.unpack(seeds[0])
     data = container.pack(fuzz.consistent(header, 60000, 60000), strings)
