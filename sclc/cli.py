@@ -485,8 +485,10 @@ def _quiet_stdout() -> None:
     that the interpreter's final flush does not print a BrokenPipeError of its own."""
     import os
 
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -509,5 +511,5 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # disk full, permission denied, a file vanished: the system's words suffice
         name = f" {exc.filename}" if exc.filename else ""
         message = f"{exc.strerror or exc}{':' + name if name else ''}"
-    print(f"{where}: error: {message}", file=sys.stderr)
+    print(f"{where}: error: {' '.join(message.split())}", file=sys.stderr)  # one line, whatever the message
     return 2

@@ -67,8 +67,10 @@ def compress(image, model, text_mask: torch.Tensor | None = None) -> bytes:
 
 def pad_streams(strings: list[bytes], symbols: int) -> list[bytes]:
     """Zero bytes after each entropy-coded string. CompressAI's rANS decoder reads without bounds
-    checks, up to 4 bytes per symbol; a short string that claims many symbols would make it read
-    (and crash) far past its end. The zeros are never reached by an honest stream."""
+    checks, at most 4 bytes per renormalisation (one per symbol, plus a few for the rare
+    out-of-range values it codes in bypass mode); a short string that claims many symbols made it
+    read, and crash, far past its end. Twice that per symbol leaves a margin; an honest stream
+    never reaches the zeros, and nothing past its end changes what it decodes to."""
     need = 8 * symbols + 65536
     return [s + bytes(need - len(s)) if len(s) < need else s for s in strings]
 
