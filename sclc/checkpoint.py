@@ -183,7 +183,7 @@ def _decoding_checkpoint(path: Path, content: bytes | None, reference: bytes, de
     if content is None:
         _refuse_oversized(replace(full, text_prior=Choice("none")), f"the model of {path}")
     model = model_from_spec_data(data["spec"], data["state_dict"], str(path), data.get("providers"), decoding=True)
-    return LoadedModel(model, reference, description, model_id(model, full.to_dict()))
+    return LoadedModel(model, reference, description, _id=model_id(model, full.to_dict()))
 
 
 def export_checkpoint(training_checkpoint: str | Path, out: str | Path, half: bool = False) -> PriorGuidedCodec:
@@ -273,7 +273,7 @@ def load_model(arg: str | Path, overrides: list[str] = (), quality: int | None =
         embed = embedded.decoder_spec(spec.to_dict())
         model = model_from_spec_data(spec.to_dict(), None, str(path), decoding=decoding)
         return LoadedModel(model, embedded.pack(embed), f"spec {path} (seed {spec.seed}, random weights)",
-                           model_id(model, embed))
+                           _id=model_id(model, embed))
     if path.exists():
         if decoding:
             return _decoding_checkpoint(path, None, b"", f"checkpoint {path}")
@@ -305,5 +305,5 @@ def model_from_reference(reference: bytes, height: int, width: int) -> LoadedMod
         spec = _parse(spec_data, "embedded spec", None, default_registry())
         _refuse_oversized(spec, f"decoding this {width}x{height} file with its embedded model", height, width)
         model = model_from_spec_data(spec_data, None, "embedded spec", decoding=True)
-        return LoadedModel(model, reference, "embedded spec", model_id(model, as_written))
+        return LoadedModel(model, reference, "embedded spec", _id=model_id(model, as_written))
     raise SclcError("the file does not say which model wrote it: pass --model CHECKPOINT")

@@ -2,8 +2,8 @@
 
     python tools/fuzz_decoder.py --cases 10000 --workers 2
 
-Seeds: files written by a tiny spec model (embedded spec) and by the pretrained sci-tiny (named
-reference). Each mutant is decoded in a worker process, with the seed's model or, for a quarter of
+Seeds: files written by a tiny spec model (embedded spec) and by the first pretrained model
+(named reference). Each mutant is decoded in a worker process, with the seed's model or, for a quarter of
 them, with whatever model the mutant's reference names. A worker that dies is a crash, one that
 does not answer within --timeout seconds a hang, any exception but a one-line SclcError a
 traceback. Expected: 0 crashes, 0 hangs, 0 tracebacks. Fuzzed sizes are capped by --max-pixels
@@ -41,10 +41,16 @@ hidden = 8
 """
 
 
+def _pretrained() -> str:
+    from sclc import zoo
+
+    return sorted(zoo.catalogue())[0]
+
+
 def _models(spec_path: str):
     from sclc.checkpoint import load_model
 
-    return [load_model(spec_path, decoding=True), load_model("sci-tiny", quality=1, decoding=True)]
+    return [load_model(spec_path, decoding=True), load_model(_pretrained(), decoding=True)]
 
 
 def _seeds(spec_path: str) -> list[tuple[int, bytes]]:
@@ -57,7 +63,7 @@ def _seeds(spec_path: str) -> list[tuple[int, bytes]]:
 
     rng = np.random.default_rng(0)
     image = lambda h, w: Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))  # noqa: E731
-    tiny, pretrained = load_model(spec_path), load_model("sci-tiny", quality=1)
+    tiny, pretrained = load_model(spec_path), load_model(_pretrained())
     return [(0, compress(image(64, 64), tiny)), (0, compress(image(37, 100), tiny)),
             (1, compress(image(64, 64), pretrained))]
 
