@@ -513,3 +513,22 @@ def main(argv: list[str] | None = None) -> int:
         message = f"{exc.strerror or exc}{':' + name if name else ''}"
     print(f"{where}: error: {' '.join(message.split())}", file=sys.stderr)  # one line, whatever the message
     return 2
+
+
+# Commands whose process may end without tearing the interpreter down (see run).
+_FAST_EXIT = ("compress", "decompress")
+
+
+def run() -> None:
+    """The console entry point. After compress and decompress the process ends at once instead of
+    unloading torch and CompressAI, which takes about a second, as long as decoding a small file.
+    Their outputs are complete by then: written, fsynced and renamed (sclc.imageio.atomic_write)."""
+    import os
+
+    code = main()
+    if len(sys.argv) > 1 and sys.argv[1] in _FAST_EXIT:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+

@@ -1,6 +1,5 @@
 """Every command's error paths: one line on stderr, exit code 2, no traceback (issue #14)."""
 
-import os
 import subprocess
 import sys
 
@@ -69,3 +68,20 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
             "from sclc.cli import main; sys.exit(main(['models', '--json']))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 141 and result.stderr == ""
+
+
+def test_the_fast_exit_after_decompress_keeps_the_output_and_the_exit_code(files, tmp_path):
+    """python -m sclc ends compress/decompress with os._exit (no interpreter teardown)."""
+    from sclc.checkpoint import load_model
+    from sclc.codec import compress, decompress
+
+    loaded = load_model(files / "spec.toml")
+    (tmp_path / "in.sclc").write_bytes(compress(Image.open(files / "img.png"), loaded))
+    command = [sys.executable, "-m", "sclc", "decompress", str(tmp_path / "in.sclc")]
+    good = subprocess.run([*command, str(tmp_path / "out.png")], capture_output=True, text=True, timeout=300)
+    assert good.returncode == 0 and "decoded in" in good.stdout
+    assert Image.open(tmp_path / "out.png").tobytes() == decompress((tmp_path / "in.sclc").read_bytes()).tobytes()
+    (tmp_path / "bad.sclc").write_bytes(b"SCLC\x01 not really")
+    bad = subprocess.run([*command[:-1], str(tmp_path / "bad.sclc"), str(tmp_path / "x.png")], capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stdout == ""
