@@ -2,11 +2,8 @@
 open what they name (issue #14)."""
 
 import dataclasses
-import io
-import json
 import os
 import random
-import subprocess
 import sys
 import time
 import zlib
@@ -23,7 +20,7 @@ from sclc.cli import main
 from sclc.codec import compress, decompress
 from sclc.errors import SclcError
 
-from conftest import ROOT, TINY_SPEC, write
+from conftest import TINY_SPEC, write
 
 SPEC = TINY_SPEC.replace("{name}", "untrusted").format(seed=0)
 _OPENED: list[str] = []

@@ -18,7 +18,6 @@ import collections
 import multiprocessing
 import os
 import random
-import sys
 import tempfile
 import threading
 import time
