@@ -270,7 +270,11 @@ def load_model(arg: str | Path, overrides: list[str] = (), quality: int | None =
         raise SclcError(f"--quality applies to pretrained model names, not to {arg}")
     if path.suffix == ".toml":
         spec = load_spec(path, overrides)
-        embed = embedded.decoder_spec(spec.to_dict())
+        try:
+            embed = embedded.decoder_spec(spec.to_dict())
+        except embedded.EmbeddedSpecError as exc:
+            raise SclcError(f"{path} cannot be embedded in compressed files ({exc}); "
+                            f"train it and use the checkpoint instead") from None
         model = model_from_spec_data(spec.to_dict(), None, str(path), decoding=decoding)
         return LoadedModel(model, embedded.pack(embed), f"spec {path} (seed {spec.seed}, random weights)",
                            _id=model_id(model, embed))
