@@ -62,14 +62,14 @@ def _decodes_or_refuses(data, model):
         assert "\n" not in str(exc)
 
 
-@settings(max_examples=320, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=260, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.integers(0, 2 ** 32), st.integers(0, 1))
 def test_fuzz_mutated_headers_shapes_and_strings(loaded, seeds, small_limits, seed, which):
     # hypothesis picks seeds; a plain PRNG drives the mutations (hypothesis' own randoms are 5x slower)
     _decodes_or_refuses(fuzz.mutate(seeds[which], random.Random(seed), reference=False), loaded)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=240, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.integers(0, 2 ** 32))
 def test_fuzz_mutated_references_and_embedded_specs(seeds, small_limits, seed):
     rng = random.Random(seed)
