@@ -36,6 +36,8 @@ def decoder_spec(data: dict) -> dict:
     if not isinstance(name, str) or len(name) > 200:
         raise EmbeddedSpecError("the embedded model spec has an unreadable name")
     for key, value in kept.items():
+        if key not in ("name", "seed") and not isinstance(value, dict):
+            raise EmbeddedSpecError(f"the embedded model spec's {key} is not a table")
         if key != "name":
             _check_plain(value, key)
     return {**kept, "text_prior": {"name": "none"}}

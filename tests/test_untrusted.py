@@ -255,3 +255,15 @@ def test_untrusted_images_are_checked_before_decoding(tmp_path, monkeypatch):
     exif[0x0112] = 6  # rotated 90 degrees clockwise for display
     upright, notes = open_image(_saved(tmp_path, rgb, "rotated.jpg", exif=exif))
     assert upright.size == (30, 40) and notes == ("EXIF orientation applied",)
+
+
+@pytest.mark.parametrize("table", ["epg", "train", "block"])
+def test_a_spec_table_that_is_not_a_table_is_refused_in_one_line(table):
+    """Found by tools/fuzz_decoder.py: an embedded spec with "epg": 5 raised a TypeError."""
+    from sclc.spec import parse_spec
+
+    with pytest.raises(SclcError, match=f"{table}.* must be a table"):
+        parse_spec({"backbone": {"name": "wacnn"}, table: 5})
+    if table != "train":
+        with pytest.raises(embedded.EmbeddedSpecError, match=f"{table} is not a table"):
+            embedded.decoder_spec({"backbone": {"name": "wacnn"}, table: 5})
