@@ -1,3 +1,3 @@
-from sclc.cli import main
+from sclc.cli import run
 
-raise SystemExit(main())
+run()

@@ -7,6 +7,10 @@ it loads with ``torch.load(weights_only=True)`` and never executes pickled code.
 ``--model`` accepts a checkpoint path, a spec TOML (seeded random weights; the compressed file
 then embeds the spec so it decodes without ``--model``), or a pretrained name (sclc.zoo; the file
 then names it, so it also decodes without ``--model``).
+
+Decoding (``decoding=True``) builds no text detector: the decoder never runs one, and building
+CRAFT alone took longer than decoding a small image. An embedded spec is reduced to what decoding
+needs and checked against the memory limit on fake tensors before the real model is built.
 """
 
 from __future__ import annotations
@@ -15,29 +19,32 @@ import hashlib
 import io
 import json
 import pickle
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from sclc import embedded, footprint, limits
 from sclc.builder import build_model
 from sclc.determinism import fixed_threads
 from sclc.errors import SclcError, UnknownComponentError
 from sclc.imageio import atomic_write
 from sclc.model import PriorGuidedCodec
 from sclc.registry import Registry, default_registry
-from sclc.spec import load_spec, parse_spec
+from sclc.spec import Choice, load_spec, parse_spec, replace
 
 FORMAT = "sclc-codec"
 VERSION = 1
-_SPEC_REFERENCE = b"spec:"
 
 
-def model_id(model: PriorGuidedCodec) -> bytes:
-    """8-byte fingerprint of spec + weights (+ CDF tables): files record which model wrote them."""
+def model_id(model: PriorGuidedCodec, spec_data: dict | None = None) -> bytes:
+    """8-byte fingerprint of spec + weights (+ CDF tables): files record which model wrote them.
+
+    ``spec_data``: the spec to fingerprint when it is not ``model.spec`` (a decoding model is
+    built without its text detector; an embedded spec is fingerprinted as embedded)."""
+    spec_data = model.spec.to_dict() if spec_data is None else spec_data
     # Training settings do not change what the model decodes: they stay out of its identity.
-    coding = {k: v for k, v in model.spec.to_dict().items() if k != "train"}
+    coding = {k: v for k, v in spec_data.items() if k != "train"}
     digest = hashlib.sha256(json.dumps(coding, sort_keys=True).encode())
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
@@ -83,7 +90,13 @@ def _load_dict(path: Path, content: bytes | None = None) -> dict:
         data = torch.load(path if content is None else io.BytesIO(content), map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise SclcError(f"no such checkpoint: {path}") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+    except pickle.UnpicklingError as exc:
+        unsafe = _unsafe_global(str(exc))
+        if unsafe:
+            raise SclcError(f"refusing checkpoint {path}: it holds pickled objects that could run code "
+                            f"({unsafe}); only plain tensors and data are loaded") from None
+        raise SclcError(f"cannot load checkpoint {path}: not a readable torch file") from None
+    except (RuntimeError, EOFError, ValueError, OSError, UnicodeDecodeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SclcError(f"cannot load checkpoint {path}: {first}") from None
     if not isinstance(data, dict):
@@ -91,17 +104,32 @@ def _load_dict(path: Path, content: bytes | None = None) -> dict:
     return data
 
 
-def model_from_spec_data(spec_data: dict, state_dict: dict | None, source: str, providers: dict | None = None,
-                         registry: Registry | None = None) -> PriorGuidedCodec:
-    registry = registry or default_registry()
+def _unsafe_global(message: str) -> str | None:
+    """What the file wanted to import, from torch's weights_only refusal (None: just garbage)."""
+    for line in message.splitlines():
+        if "GLOBAL" in line:
+            return line.strip().strip(".").replace("Trying to load unsupported ", "")
+    return None
+
+
+def _parse(spec_data: dict, source: str, providers: dict | None, registry: Registry):
     try:
-        spec = parse_spec(spec_data, registry=registry, source=source)
+        return parse_spec(spec_data, registry=registry, source=source)
     except UnknownComponentError as exc:
         hint = ""
         for kind, (name, provider) in (providers or {}).items():
             if name in str(exc) and provider:
                 hint = f"; it was provided by the distribution '{provider}' — is that plugin installed?"
         raise SclcError(f"{source} needs a component that is not installed: {exc}{hint}") from None
+
+
+def model_from_spec_data(spec_data: dict, state_dict: dict | None, source: str, providers: dict | None = None,
+                         registry: Registry | None = None, decoding: bool = False) -> PriorGuidedCodec:
+    """``decoding``: build no text detector (``model.spec`` then says ``none``)."""
+    registry = registry or default_registry()
+    spec = _parse(spec_data, source, providers, registry)
+    if decoding:
+        spec = replace(spec, text_prior=Choice("none"))
     model = build_model(spec, registry)
     if state_dict is not None:
         try:
@@ -114,15 +142,50 @@ def model_from_spec_data(spec_data: dict, state_dict: dict | None, source: str, 
     return model.eval()
 
 
-def load_checkpoint(path: str | Path, registry: Registry | None = None,
-                    content: bytes | None = None) -> PriorGuidedCodec:
-    path = Path(path)
+def _codec_dict(path: Path, content: bytes | None) -> dict:
     data = _load_dict(path, content)
     if data.get("format") != FORMAT:
         raise SclcError(f"{path} is not an sclc codec checkpoint (use `sclc export` on training checkpoints)")
-    if data.get("version", 0) > VERSION:
-        raise SclcError(f"{path} has checkpoint version {data['version']}; this sclc reads version {VERSION}")
+    if not isinstance(data.get("version", 0), int) or data.get("version", 0) > VERSION:
+        raise SclcError(f"{path} has checkpoint version {data.get('version')!r}; this sclc reads version {VERSION}")
+    if not isinstance(data.get("spec"), dict) or not isinstance(data.get("state_dict"), dict):
+        raise SclcError(f"{path} is a damaged sclc codec checkpoint (no spec or state_dict)")
+    return data
+
+
+def load_checkpoint(path: str | Path, registry: Registry | None = None,
+                    content: bytes | None = None) -> PriorGuidedCodec:
+    path = Path(path)
+    data = _codec_dict(path, content)
     return model_from_spec_data(data["spec"], data["state_dict"], str(path), data.get("providers"), registry)
+
+
+def _refuse_oversized(spec, what: str, height: int = 0, width: int = 0) -> None:
+    """Build ``spec`` on fake tensors and refuse it when its weights, plus its activations for a
+    ``height`` x ``width`` image, would pass the memory limit: a spec of a few bytes must not
+    allocate gigabytes before anything can object."""
+    try:
+        fake = footprint.fake_build(lambda: build_model(spec), limits.max_memory())
+    except footprint.TooLarge as exc:
+        raise limits.LimitError(f"{what} is refused: {exc}; set SCLC_MAX_MEMORY_GB to raise it") from None
+    except SclcError:
+        raise
+    except Exception as exc:  # a spec that passed validation may still describe an unbuildable model
+        raise SclcError(f"{what}: the model cannot be built: "
+                        f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    limits.check_memory(footprint.decode_bytes(fake, height, width), what)
+
+
+def _decoding_checkpoint(path: Path, content: bytes | None, reference: bytes, description: str) -> "LoadedModel":
+    """A checkpoint's model without its text detector, fingerprinted as the encoder saw it.
+    ``content``: the bytes of a shipped (sha256-checked) file; any other file's spec is checked
+    against the memory limit before its model is built."""
+    data = _codec_dict(path, content)
+    full = _parse(data["spec"], str(path), data.get("providers"), default_registry())
+    if content is None:
+        _refuse_oversized(replace(full, text_prior=Choice("none")), f"the model of {path}")
+    model = model_from_spec_data(data["spec"], data["state_dict"], str(path), data.get("providers"), decoding=True)
+    return LoadedModel(model, reference, description, _id=model_id(model, full.to_dict()))
 
 
 def export_checkpoint(training_checkpoint: str | Path, out: str | Path, half: bool = False) -> PriorGuidedCodec:
@@ -217,55 +280,69 @@ class LoadedModel:
             raise SclcError(f"{self.description}: {exc}") from None
         if text_quality < 0:
             raise SclcError(f"--text-quality {text_quality:g} must be >= 0")
-        return LoadedModel(self.model, self.reference, self.description, quality, text_quality, self._id)
+        return LoadedModel(self.model, self.reference, self.description, quality, text_quality, _id=self._id)
 
 
 DEFAULT_QUALITY = 4.0
 
 
 def load_model(arg: str | Path, overrides: list[str] = (), quality: float | None = None,
-               text_quality: float = 0.0) -> LoadedModel:
+               text_quality: float = 0.0, decoding: bool = False) -> LoadedModel:
     """A checkpoint path, a spec TOML, or a pretrained name; variable-rate models code at
-    ``quality`` (default 4), ``text_quality`` qualities higher on the text mask."""
-    return _load_model(arg, overrides).at_quality(quality, text_quality)
+    ``quality`` (default 4), ``text_quality`` qualities higher on the text mask.
+
+    ``decoding``: the model only decodes, so no text detector is built."""
+    return _load_model(arg, overrides, decoding).at_quality(quality, text_quality)
 
 
-def _load_model(arg: str | Path, overrides: list[str]) -> LoadedModel:
+def _load_model(arg: str | Path, overrides: list[str], decoding: bool) -> LoadedModel:
     from sclc import zoo
 
     path = Path(arg)
     if not path.exists() and zoo.is_name(str(arg)):
         if overrides:
             raise SclcError(f"--set cannot change the pretrained model '{arg}'")
-        entry = zoo.resolve(str(arg))
-        return LoadedModel(_load_pretrained(entry), entry.reference, f"pretrained {entry.name}")
+        return _pretrained(zoo.resolve(str(arg)), decoding)
     if path.suffix == ".toml":
         spec = load_spec(path, overrides)
-        model = model_from_spec_data(spec.to_dict(), None, str(path))
-        reference = _SPEC_REFERENCE + zlib.compress(json.dumps(spec.to_dict(), sort_keys=True).encode(), 9)
-        return LoadedModel(model, reference, f"spec {path} (seed {spec.seed}, random weights)")
+        try:
+            embed = embedded.decoder_spec(spec.to_dict())
+        except embedded.EmbeddedSpecError as exc:
+            raise SclcError(f"{path} cannot be embedded in compressed files ({exc}); "
+                            f"train it and use the checkpoint instead") from None
+        model = model_from_spec_data(spec.to_dict(), None, str(path), decoding=decoding)
+        return LoadedModel(model, embedded.pack(embed), f"spec {path} (seed {spec.seed}, random weights)",
+                           _id=model_id(model, embed))
     if path.exists():
+        if decoding:
+            return _decoding_checkpoint(path, None, b"", f"checkpoint {path}")
         return LoadedModel(load_checkpoint(path), b"", f"checkpoint {path}")
     known = ", ".join(sorted(zoo.catalogue())) or "none installed"
     raise SclcError(f"unknown model '{arg}': not a file, a spec (.toml) or a pretrained name ({known})")
 
 
-def _load_pretrained(entry) -> PriorGuidedCodec:
+def _pretrained(entry, decoding: bool) -> LoadedModel:
     from sclc import zoo
 
-    return load_checkpoint(entry.path, content=zoo.verified_bytes(entry))
+    description = f"pretrained {entry.name}"
+    if decoding:
+        return _decoding_checkpoint(entry.path, zoo.verified_bytes(entry), entry.reference, description)
+    return LoadedModel(load_checkpoint(entry.path, content=zoo.verified_bytes(entry)), entry.reference, description)
 
 
-def model_from_reference(reference: bytes) -> PriorGuidedCodec:
+def model_from_reference(reference: bytes, height: int, width: int) -> LoadedModel:
+    """The decoding model a file names; an embedded spec is refused before it is built when its
+    model would not fit the memory limit at the file's image size."""
     from sclc import zoo
 
     pretrained = zoo.from_reference(reference)
     if pretrained is not None:
-        return _load_pretrained(pretrained)
-    if reference.startswith(_SPEC_REFERENCE):
-        try:
-            spec_data = json.loads(zlib.decompress(reference[len(_SPEC_REFERENCE):]))
-        except (zlib.error, ValueError):
-            raise SclcError("the file's embedded model spec is unreadable") from None
-        return model_from_spec_data(spec_data, None, "embedded spec")
+        return _pretrained(pretrained, decoding=True)
+    if reference.startswith(embedded.PREFIX):
+        as_written = embedded.unpack(reference)
+        spec_data = embedded.decoder_spec(as_written)
+        spec = _parse(spec_data, "embedded spec", None, default_registry())
+        _refuse_oversized(spec, f"decoding this {width}x{height} file with its embedded model", height, width)
+        model = model_from_spec_data(spec_data, None, "embedded spec", decoding=True)
+        return LoadedModel(model, reference, "embedded spec", _id=model_id(model, as_written))
     raise SclcError("the file does not say which model wrote it: pass --model CHECKPOINT")

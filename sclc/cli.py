@@ -82,9 +82,9 @@ def _cmd_compress(args) -> int:
 
     from sclc.checkpoint import load_model
     from sclc.codec import encode
-    from sclc.imageio import atomic_write, read_image, read_quality_map
+    from sclc.imageio import atomic_write, open_image, read_quality_map
 
-    image = read_image(args.input)
+    image, read_notes = open_image(args.input)
     loaded = load_model(args.model, args.set, quality=args.quality, text_quality=args.text_quality)
     quality_map = read_quality_map(args.quality_map, image.size) if args.quality_map else None
     start = time.perf_counter()
@@ -94,7 +94,7 @@ def _cmd_compress(args) -> int:
     seconds = time.perf_counter() - start
     atomic_write(args.output, encoded.data)
     width, height = image.size
-    for note in encoded.notes:
+    for note in read_notes + encoded.notes:
         print(f"note: {note}")
     print(f"{args.output}: {width}x{height}, {len(encoded.data)} bytes, "
           f"{8 * len(encoded.data) / (width * height):.4f} bpp, encoded in {seconds:.2f} s "
@@ -114,7 +114,7 @@ def _cmd_decompress(args) -> int:
         data = Path(args.input).read_bytes()
     except OSError as exc:
         raise SclcError(f"cannot read {args.input}: {exc.strerror or exc}") from None
-    model = load_model(args.model, args.set) if args.model else None
+    model = load_model(args.model, args.set, decoding=True) if args.model else None
     start = time.perf_counter()
     image = decompress(data, model)
     seconds = time.perf_counter() - start
@@ -176,7 +176,7 @@ def _cmd_eval(args) -> int:
     from sclc.eval.run import evaluate
     from sclc.imageio import atomic_write
 
-    codecs, skipped = resolve(args.codec)
+    codecs, skipped = resolve(args.codec)  # unknown names raise; known but missing ones are skipped
     for message in skipped:
         print(message, file=sys.stderr)
     models = _model_args(args.model, args.qualities, args.text_quality)
@@ -348,8 +348,8 @@ def _cmd_train_detector(args) -> int:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sclc", description="Learned screen content image compression toolkit")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="sclc", description="Learned screen content image compression toolkit")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("list", help="list registered components")
     p.add_argument("--kind", help="prior, text_prior, block, backbone or loss")
@@ -413,7 +413,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", default=[],
                    help="[LABEL=]CHECKPOINT, SPEC or pretrained name (all its qualities); repeatable")
     p.add_argument("--codec", action="append", default=[],
-                   help="jpeg, webp, avif, jpeg2000, jpegxl, hevc, avif-screen (repeatable)")
+                   help="jpeg, webp, avif, jpeg2000, jpegxl (or jxl), hevc, avif-screen (repeatable)")
     p.add_argument("--out", required=True, help="results JSON")
     p.add_argument("--plot", help="also write an RD plot (PNG)")
     p.add_argument("--box-dir", action="append", default=[], help="extra folder of <stem>.tsv / gt_<stem>.txt boxes")
@@ -489,10 +489,62 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error (argparse prints the usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _quiet_stdout() -> None:
+    """The reader of our stdout has gone (``sclc models | head``): point stdout at /dev/null so
+    that the interpreter's final flush does not print a BrokenPipeError of its own."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
+    where = f"sclc {args.command}"
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handlers below
+        return code
     except SclcError as exc:
-        print(f"sclc {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        message = str(exc)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # as if killed by SIGPIPE, the shell's convention
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        message = "out of memory (try a smaller image, or a smaller SCLC_MAX_MEMORY_GB)"
+    except OSError as exc:  # disk full, permission denied, a file vanished: the system's words suffice
+        name = f" {exc.filename}" if exc.filename else ""
+        message = f"{exc.strerror or exc}{':' + name if name else ''}"
+    print(f"{where}: error: {' '.join(message.split())}", file=sys.stderr)  # one line, whatever the message
+    return 2
+
+
+# Commands whose process may end without tearing the interpreter down (see run).
+_FAST_EXIT = ("compress", "decompress")
+
+
+def run() -> None:
+    """The console entry point. After compress and decompress the process ends at once instead of
+    unloading torch and CompressAI, which takes about a second, as long as decoding a small file.
+    Their outputs are complete by then: written, fsynced and renamed (sclc.imageio.atomic_write)."""
+    import os
+
+    code = main()
+    if len(sys.argv) > 1 and sys.argv[1] in _FAST_EXIT:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sclc import container
+from sclc import container, footprint, limits
 from sclc.checkpoint import DEFAULT_QUALITY, LoadedModel, load_model, model_from_reference
 from sclc.container import FormatError, Header
 from sclc.determinism import fixed_threads
@@ -25,12 +25,12 @@ class Encoded:
     notes: tuple[str, ...]
 
 
-def _as_loaded(model) -> LoadedModel:
+def _as_loaded(model, decoding: bool = False) -> LoadedModel:
     if isinstance(model, LoadedModel):
         return model
     if isinstance(model, PriorGuidedCodec):
         return LoadedModel(model, b"", "model object")
-    return load_model(model)
+    return load_model(model, decoding=decoding)
 
 
 def _as_image(image) -> Image.Image:
@@ -94,22 +94,51 @@ def compress(image, model, text_mask: torch.Tensor | None = None, quality_map: t
     return encode(image, model, text_mask, quality_map).data
 
 
+def pad_streams(strings: list[bytes], symbols: int) -> list[bytes]:
+    """Zero bytes after each entropy-coded string. CompressAI's rANS decoder reads without bounds
+    checks, at most 4 bytes per renormalisation (one per symbol, plus a few for the rare
+    out-of-range values it codes in bypass mode); a short string that claims many symbols made it
+    read, and crash, far past its end. Twice that per symbol leaves a margin; an honest stream
+    never reaches the zeros, and nothing past its end changes what it decodes to."""
+    need = 8 * symbols + 65536
+    return [s + bytes(need - len(s)) if len(s) < need else s for s in strings]
+
+
+def _coded_strings(net: PriorGuidedCodec) -> int:
+    """One string per entropy model (WACNN and CompressAI's hyperprior models: y and z)."""
+    from compressai.entropy_models import EntropyModel
+
+    return sum(isinstance(m, EntropyModel) for m in net.backbone.modules())
+
+
 def decompress(data: bytes, model=None) -> Image.Image:
-    """Decode .sclc bytes. ``model`` may be omitted when the file embeds its (spec) model."""
+    """Decode .sclc bytes. ``model`` may be omitted when the file names or embeds its model.
+
+    Everything the file claims is checked before it costs anything: sizes against each other and
+    the pixel limit (container), the model against the memory limit, the string count against
+    the model."""
     header, strings = container.unpack(data)
-    loaded = _as_loaded(model) if model is not None else LoadedModel(model_from_reference(header.reference), b"", "")
+    height, width = header.height, header.width
+    if model is None:
+        loaded = model_from_reference(header.reference, height, width)
+    else:
+        loaded = _as_loaded(model, decoding=True)
     net = loaded.model.eval()
     expected = loaded.identity()
     if expected != header.model_id:
         raise FormatError(f"this file was written by model {header.model_id.hex()}, "
                           f"not by the given model ({expected.hex()})")
+    if len(strings) != _coded_strings(net):
+        raise FormatError(f"malformed sclc file ({len(strings)} entropy-coded strings; this model writes "
+                          f"{_coded_strings(net)})")
+    limits.check_memory(footprint.decode_bytes(net, height, width), f"decoding this {width}x{height} file")
+    strings = pad_streams(strings, footprint.max_symbols(net, height, width))
     kwargs = {}
     if "index_crc" in inspect.signature(net.backbone.decompress).parameters:
         kwargs["index_crc"] = header.index_crc
     try:
         with fixed_threads():
-            out = net.decompress([[s] for s in strings], header.z_shape, size=(header.height, header.width),
-                                 **kwargs)
-    except ValueError as exc:
-        raise FormatError(f"cannot decode: {exc}") from None
+            out = net.decompress([[s] for s in strings], header.z_shape, size=(height, width), **kwargs)
+    except (ValueError, RuntimeError, OverflowError) as exc:
+        raise FormatError(f"cannot decode: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     return to_pil(out["x_hat"], header.mode if header.mode in (MODE_RGB, MODE_GRAY) else MODE_RGB)

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from sclc import limits
 from sclc.errors import SclcError
 
 # Colour modes recorded in the bitstream: how the decoded RGB is turned back into an image.
 MODE_RGB, MODE_GRAY = 0, 1
 MODE_NAMES = {MODE_RGB: "RGB", MODE_GRAY: "L"}
+_ORIENTATION = 0x0112  # the EXIF tag
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ def _to_8bit(image: Image.Image, notes: list[str]) -> Image.Image:
 def prepare_image(image: Image.Image) -> Prepared:
     """Grayscale is replicated to RGB (and decoded back to grayscale); alpha is composited on
     white (a warning says so); 16-bit and palette images are converted."""
+    limits.check_pixels(*image.size, "the image")
     notes: list[str] = []
     image = _to_8bit(image, notes)
     if image.mode == "P":
@@ -65,15 +68,35 @@ def prepare_image(image: Image.Image) -> Prepared:
     return Prepared(tensor.unsqueeze(0).contiguous(), mode, tuple(notes))
 
 
-def read_image(path: str | Path) -> Image.Image:
+def open_image(path: str | Path) -> tuple[Image.Image, tuple[str, ...]]:
+    """An image file, checked before its pixels are decoded: the size against the pixel limit
+    (a few bytes can describe a gigapixel), truncation is an error, an animation gives its first
+    frame and EXIF orientation is applied. Returns the image and notes for the user."""
+    notes = []
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # ours (SCLC_MAX_PIXELS) is checked below, with our message
     try:
         with Image.open(path) as image:
+            limits.check_pixels(*image.size, f"image {path}")
+            frames = getattr(image, "n_frames", 1)
+            if frames > 1:
+                notes.append(f"animated image ({frames} frames): only the first frame is coded")
+            image.seek(0)
             image.load()
-            return image
+            if image.getexif().get(_ORIENTATION, 1) != 1:
+                notes.append("EXIF orientation applied")
+            upright = ImageOps.exif_transpose(image)
     except FileNotFoundError:
         raise SclcError(f"cannot read image {path}: no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise SclcError(f"cannot read image {path}: {exc}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise SclcError(f"cannot read image {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
+    return upright, tuple(notes)
+
+
+def read_image(path: str | Path) -> Image.Image:
+    return open_image(path)[0]
 
 
 def read_quality_map(path: str | Path, size: tuple[int, int]) -> torch.Tensor:

@@ -91,6 +91,8 @@ def from_table(cls: type, table: dict, *, path: tuple[str, ...], locator: Locato
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)
     table_name = ".".join(path) or "top level"
+    if not isinstance(table, dict):
+        raise SpecError(f"{locator.where(path)}: [{table_name}] must be a table, got {table!r}")
     for key in table:
         if key not in fields:
             close = difflib.get_close_matches(key, fields, n=1)

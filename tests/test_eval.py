@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from sclc.cli import main
+from sclc.errors import SclcError
 from sclc.eval import metrics
 from sclc.eval.bdrate import bd_rate, table
 from sclc.eval.codecs import CODECS, ClassicCodec, resolve
@@ -63,13 +64,19 @@ def test_bdrate_table_and_cli(tmp_path, capsys):
     assert main(["bdrate", str(path), "--anchor", "anchor"]) == 2
 
 
-def test_missing_and_unknown_codecs_are_skipped_cleanly(monkeypatch):
+def test_missing_codecs_are_skipped_and_unknown_ones_are_errors(monkeypatch):
     missing = ClassicCodec("ghost", (1,), "q", None, None, lambda: "ghost-tool not installed")
     monkeypatch.setitem(CODECS, "ghost", missing)
-    usable, skipped = resolve(["jpeg", "ghost", "bpg"])
+    usable, skipped = resolve(["jpeg", "ghost"])
     assert [c.name for c in usable] == ["jpeg"]
-    assert any("skipping ghost: ghost-tool not installed" in s for s in skipped)
-    assert any("unknown codec 'bpg'" in s for s in skipped)
+    assert skipped == ["skipping ghost: ghost-tool not installed"]
+    with pytest.raises(SclcError, match="unknown codec 'bpg'"):
+        resolve(["jpeg", "bpg"])
+    with pytest.raises(SclcError, match="did you mean 'webp'"):
+        resolve(["wepb"])
+    usable, skipped = resolve(["jxl", "jpegxl", "JPEG"])  # jxl is jpegxl: one curve, installed or not
+    assert [c.name for c in usable] + [m.split()[1].rstrip(":") for m in skipped] in (
+        ["jpegxl", "jpeg"], ["jpeg", "jpegxl"])
 
 
 @pytest.mark.parametrize("name", ["jpeg", "webp", "avif", "jpeg2000", "jpegxl"])
@@ -99,8 +106,10 @@ def test_eval_results_schema_is_stable(tmp_path, capsys):
         rows = "".join(f"{x0}\t{y0}\t{x1 - 1}\t{y1 - 1}\n" for x0, y0, x1, y1 in sample.boxes)
         (tmp_path / f"img{seed}.tsv").write_text("x0\ty0\tx1\ty1\n" + rows)
     out = tmp_path / "results.json"
-    code = main(["eval", str(tmp_path), "--codec", "jpeg", "--codec", "nonexistent", "--out", str(out),
-                 "--plot", str(tmp_path / "rd.png"), "--quiet"])
+    assert main(["eval", str(tmp_path), "--codec", "jpeg", "--codec", "nonexistent", "--out", str(out)]) == 2
+    assert "unknown codec 'nonexistent'" in capsys.readouterr().err and not out.exists()
+    code = main(["eval", str(tmp_path), "--codec", "jpeg", "--out", str(out), "--plot", str(tmp_path / "rd.png"),
+                 "--quiet"])
     assert code == 0
     results = json.loads(out.read_text())
     assert set(results) == {"schema", "data_dir", "images", "text_mask_source", "cached_text_priors", "points"}
@@ -114,7 +123,6 @@ def test_eval_results_schema_is_stable(tmp_path, capsys):
     assert (tmp_path / "rd.png").read_bytes()[:4] == b"\x89PNG"
     rates = [p["mean"]["bpp"] for p in results["points"]]
     assert rates == sorted(rates)
-    assert "unknown codec 'nonexistent'" in capsys.readouterr().err
 
 
 def test_eval_learned_model_uses_real_files(tmp_path):

@@ -48,7 +48,7 @@ def main(easyocr_root: str, out: str) -> None:
     theirs.load_state_dict(state)
     theirs.eval()
     ours = CRAFT()
-    ours.load_official(weights)
+    ours.load_official(state)
 
     image = np.asarray(render(11, 128, 96).image)
     x = normalize(torch.from_numpy(image.copy()).permute(2, 0, 1).float().div(255)[None])

@@ -3,6 +3,7 @@ turning a text-probability map into a binary H x W mask (threshold, then optiona
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,20 @@ def postprocess(mask: torch.Tensor, params: MaskParams) -> torch.Tensor:
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
+def read_state(path: str | Path) -> dict:
+    """A state dict of plain tensors; a file with pickled code in it is refused, not run."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        unsafe = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line), "not a torch file")
+        raise SclcError(f"refusing detector weights {path}: {unsafe}") from None
+    except (RuntimeError, OSError, EOFError, ValueError) as exc:
+        raise SclcError(f"cannot read detector weights {path}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise SclcError(f"detector weights {path} are not a state dict of tensors")
+    return state
+
+
 def load_weights(net: nn.Module, choice: str, shipped_name: str) -> bool:
     """``"shipped"``: the weights trained by sclc and installed with it (if present); ``"none"``:
     random init; anything else: a state-dict path. Returns whether weights were loaded."""
@@ -140,8 +155,8 @@ def load_weights(net: nn.Module, choice: str, shipped_name: str) -> bool:
         return False
     if not path.is_file():
         raise SclcError(f"detector weights {path}: no such file")
+    state = read_state(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
         net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except (RuntimeError, OSError, AttributeError) as exc:
         first = str(exc).strip().splitlines()

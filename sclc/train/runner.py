@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 from mmengine.dataset import DefaultSampler
-from mmengine.hooks import CheckpointHook, LoggerHook
+from mmengine.hooks import LoggerHook
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.runner import Runner
 from torch.utils.data import default_collate
@@ -20,6 +20,7 @@ from sclc.data.stream import CropStream, FixedCrops, StreamSampler, SyntheticSou
 from sclc.errors import SclcError
 from sclc.registry import default_registry
 from sclc.spec import Spec
+from sclc.train.atomic import AtomicCheckpointHook
 from sclc.train.hooks import HyperpriorHealthHook, PlateauLRHook, SclcCheckpointHook, TimeBudgetHook
 from sclc.train.metric import CodecMetric
 from sclc.train.model import SclcDistributedDataParallel, TrainableCodec, is_aux_parameter
@@ -127,7 +128,7 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
         val_evaluator=[CodecMetric()],
         optim_wrapper=optim_wrapper,
         default_hooks=dict(
-            checkpoint=dict(type=CheckpointHook, interval=t.checkpoint_interval, by_epoch=False,
+            checkpoint=dict(type=AtomicCheckpointHook, interval=t.checkpoint_interval, by_epoch=False,
                             max_keep_ckpts=t.max_keep_checkpoints),
             # log_metric_by_epoch=False: validation rows carry the iteration, not epoch 0
             logger=dict(type=LoggerHook, interval=t.log_interval, log_metric_by_epoch=False)),

@@ -1,0 +1,87 @@
+"""Every command's error paths: one line on stderr, exit code 2, no traceback (issue #14)."""
+
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from sclc.cli import main
+
+from conftest import ROOT, TINY_SPEC, write
+
+CASES = {
+    "list": [["list", "--kind", "nope"]],
+    "build": [["build", "{tmp}/missing.toml"], ["build", "{tmp}/bad.toml"]],
+    "demo": [["demo", "--model", "nope", "--out-dir", "{tmp}/demo"]],
+    "models": [["models", "--nope"]],
+    "compress": [["compress", "{tmp}/missing.png", "{tmp}/o.sclc", "--model", "{tmp}/spec.toml"],
+                 ["compress", "{tmp}/img.png", "{tmp}/o.sclc", "--model", "nope"],
+                 ["compress", "{tmp}/text.png", "{tmp}/o.sclc", "--model", "{tmp}/spec.toml"],
+                 ["compress", "{tmp}/img.png", "{tmp}/o.sclc", "--model", "sci", "--quality", "9"],
+                 ["compress", "{tmp}/img.png", "{tmp}/no/o.sclc", "--model", "{tmp}/spec.toml"],
+                 ["compress", "{tmp}/img.png"]],
+    "decompress": [["decompress", "{tmp}/missing.sclc", "{tmp}/o.png"],
+                   ["decompress", "{tmp}/text.png", "{tmp}/o.png"],
+                   ["decompress", "{tmp}/img.png", "{tmp}/o.png", "--model", "{tmp}/missing.pt"]],
+    "train": [["train", "{tmp}/missing.toml", "--work-dir", "{tmp}/w"],
+              ["train", "{tmp}/spec.toml", "--work-dir", "{tmp}/w", "--set", "train.crop=0"]],
+    "eval": [["eval", "{tmp}", "--codec", "jxll", "--out", "{tmp}/r.json"],
+             ["eval", "{tmp}", "--out", "{tmp}/r.json"]],
+    "bdrate": [["bdrate", "{tmp}/missing.json", "--anchor", "a"], ["bdrate", "{tmp}/text.png", "--anchor", "a"]],
+    "plot": [["plot", "{tmp}/missing.json", "--out", "{tmp}/p.png"]],
+    "detect": [["detect", "{tmp}/missing.png", "--detector", "none", "--out", "{tmp}/m.png"],
+               ["detect", "{tmp}/img.png", "--detector", "nope", "--out", "{tmp}/m.png"]],
+    "detect-eval": [["detect-eval", "{tmp}/missing", "--detector", "none"],
+                    ["detect-eval", "{tmp}", "--detector", "none", "--sweep", "x"]],
+    "train-detector": [["train-detector", "--detector", "nope", "--out", "{tmp}/d.pt"]],
+    "export": [["export", "{tmp}/missing.pt", "{tmp}/o.pt"], ["export", "{tmp}/text.png", "{tmp}/o.pt"]],
+    "(none)": [[], ["nope"]],
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    write(tmp, TINY_SPEC.format(name="cli", seed=0), "spec.toml")
+    write(tmp, "[backbone]\nname = 3\n", "bad.toml")
+    (tmp / "text.png").write_text("not an image")
+    Image.new("RGB", (32, 24), "white").save(tmp / "img.png")
+    return tmp
+
+
+@pytest.mark.parametrize("command", sorted(CASES))
+def test_every_error_is_one_line_and_exit_2(command, files, capsys):
+    for argv in CASES[command]:
+        argv = [a.replace("{tmp}", str(files)) for a in argv]
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse
+            code = exc.code
+        err = capsys.readouterr().err
+        assert code == 2, (argv, err)
+        assert err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    code = ("import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); "
+            "from sclc.cli import main; sys.exit(main(['models', '--json']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 141 and result.stderr == ""
+
+
+def test_the_fast_exit_after_decompress_keeps_the_output_and_the_exit_code(files, tmp_path):
+    """python -m sclc ends compress/decompress with os._exit (no interpreter teardown)."""
+    from sclc.checkpoint import load_model
+    from sclc.codec import compress, decompress
+
+    loaded = load_model(files / "spec.toml")
+    (tmp_path / "in.sclc").write_bytes(compress(Image.open(files / "img.png"), loaded))
+    command = [sys.executable, "-m", "sclc", "decompress", str(tmp_path / "in.sclc")]
+    good = subprocess.run([*command, str(tmp_path / "out.png")], capture_output=True, text=True, timeout=300)
+    assert good.returncode == 0 and "decoded in" in good.stdout
+    assert Image.open(tmp_path / "out.png").tobytes() == decompress((tmp_path / "in.sclc").read_bytes()).tobytes()
+    (tmp_path / "bad.sclc").write_bytes(b"SCLC\x01 not really")
+    bad = subprocess.run([*command[:-1], str(tmp_path / "bad.sclc"), str(tmp_path / "x.png")], capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stdout == ""
