@@ -16,7 +16,6 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Train (or continue) the shipped variable-rate models `sci` and `wacnn`: same data, size and
 # budget, one thread each (two 1-thread jobs beat one 2-thread job on 2 cores). Resumable: run it
-# again and each continues from the newest checkpoint in its work dir.
+# again and each continues from the newest checkpoint in its work dir; on a machine without that
+# work dir, each starts from its shipped weights (sclc/pretrained/NAME.pt, float16; Adam restarts).
 #   examples/zoo/train.sh [WORK=work_dirs/zoo] [--device cuda]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,7 +11,11 @@ shift || true
 mkdir -p "$work/logs"
 for name in sci wacnn; do
   resume=()
-  ls "$work/$name"/iter_*.pth >/dev/null 2>&1 && resume=(--resume)
+  if ls "$work/$name"/iter_*.pth >/dev/null 2>&1; then
+    resume=(--resume)
+  elif [ -f "sclc/pretrained/$name.pt" ]; then
+    resume=(--set "train.init_from=\"sclc/pretrained/$name.pt\"")
+  fi
   OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 nohup python -m sclc train "examples/zoo/$name.toml" \
     --work-dir "$work/$name" "${resume[@]}" "$@" >>"$work/logs/$name.log" 2>&1 &
   echo "$name: pid $! log $work/logs/$name.log"
