@@ -128,3 +128,22 @@ def test_the_quality_map_steers_the_rate_after_a_little_training(tmp_path):
         high = model(x, torch.zeros(2, 1, 32, 32), torch.ones(2, 1, 32, 32), mode="predict")
     assert sum(r["bpp"] for r in high) > sum(r["bpp"] for r in low)
     assert low[0]["q"] == 0 and high[0]["q"] == 1
+
+
+def test_compress_cli_takes_a_quality_map_a_text_quality_and_refuses_a_wrong_map(tmp_path, capsys):
+    from PIL import Image
+
+    from sclc.cli import main
+    from test_codec import screenshot
+
+    spec = write(tmp_path, VR_SPEC)
+    screenshot(96, 64).save(tmp_path / "in.png")
+    Image.new("L", (96, 64), 200).save(tmp_path / "map.png")
+    Image.new("L", (32, 32), 200).save(tmp_path / "small.png")
+    args = ["compress", str(tmp_path / "in.png"), str(tmp_path / "out.sclc"), "--model", str(spec)]
+    assert main([*args, "--quality-map", str(tmp_path / "map.png")]) == 0
+    assert main([*args, "--quality", "2.5", "--text-quality", "3"]) == 0
+    assert "vr q2.5 text+3" in capsys.readouterr().out
+    assert main([*args, "--quality-map", str(tmp_path / "small.png")]) == 2
+    assert "quality map" in capsys.readouterr().err
+    assert main(["decompress", str(tmp_path / "out.sclc"), str(tmp_path / "out.png")]) == 0
