@@ -30,7 +30,8 @@ def build_model(spec: Spec, registry: Registry | None = None) -> PriorGuidedCode
         def block(channels: int, prior_channels: int) -> nn.Module:
             return block_component.factory(spec.block.params, channels, prior_channels)
 
-        extra = {"prior_maps": 2} if spec.variable_rate else {}  # g' and the quality map
+        # g' and the quality map; the backbone may also use the map's mean (quality gains)
+        extra = {"prior_maps": 2, "variable_rate": True} if spec.variable_rate else {}
         backbone = _make(registry, "backbone", spec.backbone, block=block, sites=spec.sites, **extra)
     else:
         backbone = _make(registry, "backbone", spec.backbone)

@@ -217,8 +217,9 @@ def load_state_for_init(path: str | Path, spec) -> dict:
 
 
 # A conditioned model may start from a plain backbone's weights: its prior branch (the prior
-# feature extractors and the conditioning blocks, which start as the identity) is then fresh.
-PRIOR_BRANCH_PREFIXES = ("backbone.prior_", "backbone.cond_", "structural_prior.")
+# feature extractors and the conditioning blocks, which start as the identity) is then fresh, and
+# so are quality gains (which start as 1 at the middle quality).
+PRIOR_BRANCH_PREFIXES = ("backbone.prior_", "backbone.cond_", "structural_prior.", "backbone.quality_gain.")
 
 
 def init_weights(model: PriorGuidedCodec, state: dict, source: str) -> list[str]:

@@ -105,10 +105,12 @@ def pad_streams(strings: list[bytes], symbols: int) -> list[bytes]:
 
 
 def _coded_strings(net: PriorGuidedCodec) -> int:
-    """One string per entropy model (WACNN and CompressAI's hyperprior models: y and z)."""
+    """One string per entropy model (WACNN and CompressAI's hyperprior models: y and z), plus the
+    side strings a backbone declares (WACNN with quality gains: the quality level)."""
     from compressai.entropy_models import EntropyModel
 
-    return sum(isinstance(m, EntropyModel) for m in net.backbone.modules())
+    entropy_coded = sum(isinstance(m, EntropyModel) for m in net.backbone.modules())
+    return entropy_coded + getattr(net.backbone, "side_strings", 0)
 
 
 def decompress(data: bytes, model=None) -> Image.Image:

@@ -72,14 +72,19 @@ class PriorGuidedCodec(CompressionModel):
             quality_map = pad_to_stride(quality_map)
         return self.prior_map(x_padded, text_mask, quality_map)
 
-    def _run(self, method, x_padded, prior):
-        return method(x_padded, prior) if self.conditioned else method(x_padded)
+    def _run(self, method, x_padded, prior, quality_map):
+        if not self.conditioned:
+            return method(x_padded)
+        if self.rate is None:
+            return method(x_padded, prior)
+        # A variable-rate backbone also gets each image's mean quality (its level).
+        return method(x_padded, prior, level=quality_map.flatten(1).mean(1))
 
     def forward(self, x: torch.Tensor, text_mask: torch.Tensor | None = None,
                 quality_map: torch.Tensor | None = None) -> dict:
         h, w = x.shape[-2:]
         padded = pad_to_stride(x)
-        out = self._run(self.backbone, padded, self._padded_prior(padded, text_mask, quality_map))
+        out = self._run(self.backbone, padded, self._padded_prior(padded, text_mask, quality_map), quality_map)
         out["x_hat"] = out["x_hat"][..., :h, :w]
         return out
 
@@ -87,7 +92,8 @@ class PriorGuidedCodec(CompressionModel):
     def compress(self, x: torch.Tensor, text_mask: torch.Tensor | None = None,
                  quality_map: torch.Tensor | None = None) -> dict:
         padded = pad_to_stride(x)
-        out = self._run(self.backbone.compress, padded, self._padded_prior(padded, text_mask, quality_map))
+        out = self._run(self.backbone.compress, padded, self._padded_prior(padded, text_mask, quality_map),
+                        quality_map)
         out["size"] = tuple(x.shape[-2:])
         return out
 

@@ -72,6 +72,9 @@ class TrainSpec:
     plateau_patience: int = 4  # in validation rounds
     min_lr: float = 2.7e-6  # paper: train until the rate drops to 2.7e-6
     clip_grad: float = 1.0  # max gradient norm of the main parameters (0 = off)
+    # Hyperprior warm-up: z's bits count from 0 up to fully over this many iterations, so h_a and
+    # h_s learn to use z before its cost can collapse it (0 = off; sclc.train.rate_warmup).
+    hyper_rate_warmup: int = 0
     max_iters: int = 500_000
     max_minutes: float = 0.0  # stop after this much training time per run (0 = no limit); resumable
     val_interval: int = 5_000
@@ -91,8 +94,8 @@ class TrainSpec:
                     "val_crop", "log_interval", "synthetic_images", "max_keep_checkpoints"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} = {getattr(self, key)} must be >= 1")
-        if self.cache_mb < 0 or self.min_crop_std < 0 or self.max_minutes < 0:
-            raise ValueError("cache_mb, min_crop_std and max_minutes must be >= 0")
+        if self.cache_mb < 0 or self.min_crop_std < 0 or self.max_minutes < 0 or self.hyper_rate_warmup < 0:
+            raise ValueError("cache_mb, min_crop_std, max_minutes and hyper_rate_warmup must be >= 0")
         if self.workers < 0 or self.clip_grad < 0 or self.lr <= 0 or self.aux_lr <= 0:
             raise ValueError("workers and clip_grad must be >= 0, lr and aux_lr > 0")
 

@@ -32,6 +32,7 @@ from compressai.ops import quantize_ste as ste_round
 
 import sclc
 from sclc_plugins.layers.gdn import GDN
+from sclc_plugins.layers.quality_gain import QualityGain, level_from_bytes, level_to_bytes
 from sclc_plugins.layers.window_attention import WindowAttentionModule
 
 SITES = ("g_a", "h_a", "g_s")
@@ -57,6 +58,10 @@ class WACNNParams:
     # at small scale z then never leaves its median, h_s sees one constant map and the hyperprior
     # (and the decoder prior recovered from it) stays dead (issue "Codecs that really compress").
     z_train: Literal["noise", "ste"] = "noise"
+    # Variable-rate models: per-channel gains of y at this many quality levels (Cui et al. 2021),
+    # driven by the image's mean quality, which travels as a 2-byte side string. None: no gains
+    # (variable-rate models before gains; left out of the spec so their model ids stay).
+    quality_gains: int | None = None
 
     def __post_init__(self):
         if min(self.N, self.M, self.num_slices, self.num_heads, self.prior_channels) < 1:
@@ -104,8 +109,10 @@ BlockFactory = Callable[[int, int], nn.Module]
 
 class WACNN(CompressionModel):
     def __init__(self, p: WACNNParams = WACNNParams(), block: BlockFactory | None = None,
-                 sites: tuple[str, ...] = (), prior_maps: int = 1):
+                 sites: tuple[str, ...] = (), prior_maps: int = 1, variable_rate: bool = False):
         super().__init__()
+        if p.quality_gains is not None and not variable_rate:
+            raise ValueError("quality_gains needs a variable-rate model (a [variable_rate] table)")
         N, M, Z, P = p.N, p.M, p.z_channels or p.N, p.prior_channels
         self.params, self.sites = p, tuple(sites) if block else ()
         self.num_slices, self.max_support_slices = p.num_slices, p.max_support_slices
@@ -145,6 +152,9 @@ class WACNN(CompressionModel):
         self.lrp_transforms = nn.ModuleList(_slice_transform(c + s, s, M) for c in support)
         self.entropy_bottleneck = EntropyBottleneck(Z)
         self.gaussian_conditional = GaussianConditional(None)
+        self.quality_gain = QualityGain(M, p.quality_gains) if p.quality_gains is not None else None
+        # Strings written beside the entropy-coded y and z: the quality level, where gains use it.
+        self.side_strings = 1 if self.quality_gain is not None else 0
 
         if "g_a" in self.sites:
             # Prior branch g_{a,p}: prior features at H/2, H/4, H/8 for the three g_a sites.
@@ -216,8 +226,19 @@ class WACNN(CompressionModel):
         scales = self.h_scale_s(z_hat)[:, :, : y_shape[0], : y_shape[1]]
         return means, scales
 
-    def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> dict:
-        y = self.analysis(x, prior)
+    def _gained(self, y: torch.Tensor, level: torch.Tensor | None) -> torch.Tensor:
+        if self.quality_gain is None:
+            return y
+        if level is None:
+            raise ValueError("this WACNN has quality gains and needs a quality level per image")
+        return self.quality_gain.encode(y, level)
+
+    def _ungained(self, y_hat: torch.Tensor, level: torch.Tensor | None) -> torch.Tensor:
+        return y_hat if self.quality_gain is None else self.quality_gain.decode(y_hat, level)
+
+    def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None, level: torch.Tensor | None = None) -> dict:
+        """``level``: (B,) quality levels in [0, 1] for a model with quality gains."""
+        y = self._gained(self.analysis(x, prior), level)
         y_shape = y.shape[2:]
         z = self.hyper_analysis(y, prior)
         z_hat, z_likelihoods = _in_fp32(self.entropy_bottleneck, z)  # noisy in training, rounded in eval
@@ -233,7 +254,7 @@ class WACNN(CompressionModel):
             y_likelihoods.append(likelihood)
             y_hat_slice = ste_round(y_slice - mu) + mu
             y_hat_slices.append(self._refine(index, mean_support, y_hat_slice))
-        y_hat = torch.cat(y_hat_slices, dim=1)
+        y_hat = self._ungained(torch.cat(y_hat_slices, dim=1), level)
         x_hat = self.synthesis(y_hat, z_hat)
         return {"x_hat": x_hat, "likelihoods": {"y": torch.cat(y_likelihoods, dim=1), "z": z_likelihoods}}
 
@@ -247,11 +268,15 @@ class WACNN(CompressionModel):
         return x.contiguous(memory_format=torch.channels_last)
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> dict:
+    def compress(self, x: torch.Tensor, prior: torch.Tensor | None = None, level: torch.Tensor | None = None) -> dict:
         if x.shape[0] != 1:
             raise ValueError("compress codes one image at a time (batch size 1)")
         x = self._coding_layout(x)
-        y = self.analysis(x, prior)
+        side = []
+        if self.quality_gain is not None and level is not None:
+            side = [[level_to_bytes(level.reshape(()))]]
+            level = level_from_bytes(side[0][0])
+        y = self._gained(self.analysis(x, prior), level)
         y_shape = y.shape[2:]
         z = self.hyper_analysis(y, prior)
         z_strings = self.entropy_bottleneck.compress(z)
@@ -272,12 +297,13 @@ class WACNN(CompressionModel):
             if self.max_support_slices < 0 or index < self.max_support_slices:
                 y_hat_slices.append(self._refine(index, mean_support, y_q + mu))
         encoder.encode_with_indexes(symbols, indexes, cdf, cdf_lengths, offsets)
-        return {"strings": [[encoder.flush()], z_strings], "shape": z.size()[-2:], "index_crc": _crc(indexes)}
+        return {"strings": [[encoder.flush()], z_strings, *side], "shape": z.size()[-2:], "index_crc": _crc(indexes)}
 
     @torch.no_grad()
     def decompress(self, strings, shape, index_crc: int | None = None) -> dict:
         """Decode; with ``index_crc`` (from ``compress``), fail loudly instead of returning a wrong
         image when this side's entropy parameters differ from the encoder's."""
+        level = level_from_bytes(strings[2][0]) if self.quality_gain is not None else None
         z_hat = self._coding_layout(self.entropy_bottleneck.decompress(strings[1], shape))
         y_shape = (z_hat.shape[2] * 4, z_hat.shape[3] * 4)
         crc = 0
@@ -297,7 +323,7 @@ class WACNN(CompressionModel):
         if index_crc is not None and crc != index_crc:
             raise ValueError("the decoder's entropy parameters differ from the encoder's "
                              "(different model weights, or a non-deterministic platform)")
-        x_hat = self.synthesis(torch.cat(y_hat_slices, dim=1), z_hat).clamp_(0, 1)
+        x_hat = self.synthesis(self._ungained(torch.cat(y_hat_slices, dim=1), level), z_hat).clamp_(0, 1)
         return {"x_hat": x_hat}
 
     def _cdf_tables(self):
@@ -331,9 +357,9 @@ def _resize_prior(prior: torch.Tensor, size) -> torch.Tensor:
 
 
 def build(params: WACNNParams, block: BlockFactory | None = None, sites: tuple[str, ...] = (),
-          prior_maps: int = 1) -> WACNN:
+          prior_maps: int = 1, variable_rate: bool = False) -> WACNN:
     """``prior_maps``: channels of the prior map (1: g'; 2: g' and a quality map)."""
-    return WACNN(params, block, sites, prior_maps)
+    return WACNN(params, block, sites, prior_maps, variable_rate)
 
 
 @sclc.hookimpl

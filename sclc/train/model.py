@@ -37,6 +37,9 @@ class TrainableCodec(BaseModel):
     def __init__(self, codec: torch.nn.Module, loss: torch.nn.Module, amp: str = "off"):
         super().__init__()
         self.codec, self.loss, self.amp = codec, loss, amp
+        # Training-only weights of some likelihoods' bits in the loss, by likelihood name (a
+        # warm-up sets {"z": w}); the logged bpp always counts every bit.
+        self.rate_weights: dict[str, float] = {}
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None, qmap: torch.Tensor | None = None,
                 mode: str = "loss"):
@@ -50,6 +53,8 @@ class TrainableCodec(BaseModel):
         out["x_hat"] = out["x_hat"].float()
         rate = self.codec.rate
         terms = self.loss(out, inputs, mask, lmbda=None if rate is None else rate.lmbda(qmap))
+        for name, weight in self.rate_weights.items():
+            terms["loss"] = terms["loss"] - (1 - weight) * terms[f"bpp_{name}"]
         if mode == "loss":
             return {**terms, "aux_loss": self.codec.aux_loss()}
         if mode == "predict":

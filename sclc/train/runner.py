@@ -24,6 +24,7 @@ from sclc.train.atomic import AtomicCheckpointHook
 from sclc.train.hooks import HyperpriorHealthHook, PlateauLRHook, SclcCheckpointHook, TimeBudgetHook
 from sclc.train.metric import CodecMetric
 from sclc.train.model import SclcDistributedDataParallel, TrainableCodec, is_aux_parameter
+from sclc.train.rate_warmup import HyperRateWarmupHook
 
 VAL_SEED_OFFSET = 10_000_019  # validation screens never coincide with training screens
 
@@ -112,6 +113,8 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
         model = model.to(device)
 
     hooks = [SclcCheckpointHook(spec.to_dict()), HyperpriorHealthHook(), TimeBudgetHook(t.max_minutes)]
+    if t.hyper_rate_warmup:
+        hooks.append(HyperRateWarmupHook(t.hyper_rate_warmup))
     if t.lr_schedule == "plateau":
         hooks.append(PlateauLRHook(t.plateau_factor, t.plateau_patience, t.min_lr))
     return Runner(

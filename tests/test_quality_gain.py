@@ -1,0 +1,111 @@
+"""Quality gains (Cui et al. 2021) in WACNN, their coded level, and the hyperprior rate warm-up."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sclc import codec
+from sclc.builder import build_loss, build_model
+from sclc.checkpoint import LoadedModel
+from sclc.errors import SclcError
+from sclc.spec import load_spec
+from sclc.train.model import TrainableCodec
+from sclc.train.rate_warmup import hyper_rate_weight
+from sclc_plugins.layers.quality_gain import QualityGain, level_from_bytes, level_to_bytes
+
+from conftest import write
+from test_variable_rate import VR_SPEC
+
+GAINED_SPEC = VR_SPEC.replace("prior_channels = 4\n", "prior_channels = 4\nquality_gains = 4\n")
+
+
+def test_gains_start_symmetric_one_at_the_middle_level_and_rising():
+    gain = QualityGain(6, levels=8)
+    levels = torch.linspace(0, 1, 11)
+    y = torch.ones(11, 6, 2, 2)
+    scaled = gain.encode(y, levels)[:, 0, 0, 0]
+    assert torch.all(scaled[1:] > scaled[:-1])  # a higher quality means finer quantisation steps
+    torch.testing.assert_close(gain.encode(y[:1], torch.tensor([0.5])), y[:1])
+    # The inverse gains start as the exact inverse: encode then decode is the identity.
+    torch.testing.assert_close(gain.decode(gain.encode(y, levels), levels), y)
+
+
+def test_gain_interpolation_hits_its_anchors_and_clamps():
+    gain = QualityGain(3, levels=5)
+    with torch.no_grad():
+        gain.log_gain.copy_(torch.arange(15.0).reshape(5, 3) / 10)
+    y = torch.ones(1, 3, 1, 1)
+    at = lambda q: gain.encode(y, torch.tensor([q])).flatten()
+    torch.testing.assert_close(at(0.25), torch.exp(gain.log_gain[1]).detach())
+    torch.testing.assert_close(at(1.0), torch.exp(gain.log_gain[4]).detach())
+    torch.testing.assert_close(at(2.0), at(1.0))
+    torch.testing.assert_close(at(0.125), torch.exp((gain.log_gain[0] + gain.log_gain[1]) / 2).detach())
+
+
+def test_levels_travel_in_two_bytes_and_decode_the_same_again():
+    for q in (0.0, 0.3, 0.123456, 1.0):
+        data = level_to_bytes(torch.tensor(q))
+        coded = level_from_bytes(data)
+        assert len(data) == 2 and abs(float(coded) - q) <= 0.5 / 65535 + 1e-7
+        assert level_to_bytes(coded) == data  # the encoder's level (read back) codes to the same bytes
+    with pytest.raises(ValueError, match="shorter than 2 bytes"):
+        level_from_bytes(b"\x01")
+
+
+def test_quality_gains_need_a_variable_rate_model(tmp_path):
+    fixed = GAINED_SPEC.split("[variable_rate]")[0]
+    with pytest.raises(SclcError, match="quality_gains needs a variable-rate model"):
+        build_model(load_spec(write(tmp_path, fixed)))
+
+
+def _screen(seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    pixels = np.full((64, 96, 3), 245, np.uint8)
+    for row in range(4, 60, 8):
+        pixels[row: row + 4, 8: 88] = rng.integers(0, 80, (4, 80, 3))
+    return Image.fromarray(pixels)
+
+
+def test_gained_model_codes_real_bitstreams_whose_size_follows_quality(tmp_path):
+    """Untrained, the gains alone move the quantisation step: real files grow with quality, and
+    the decoder takes the level from the file, not from the model it is given."""
+    from sclc import container
+
+    torch.manual_seed(0)
+    loaded = LoadedModel(build_model(load_spec(write(tmp_path, GAINED_SPEC))), b"", "gained")
+    loaded.model.eval().update(force=True)
+    files = {q: codec.compress(_screen(), loaded.at_quality(q)) for q in (1, 8)}
+    assert len(files[8]) > 1.3 * len(files[1])
+    decoded = np.asarray(codec.decompress(files[8], loaded.at_quality(1)), float)
+    header, strings = container.unpack(files[8])
+    other_level = container.pack(header, [*strings[:2], bytes([0, 0])])
+    assert np.abs(np.asarray(codec.decompress(other_level, loaded), float) - decoded).mean() > 1
+
+
+def test_a_gained_file_with_its_level_string_missing_is_refused(tmp_path):
+    from sclc import container
+
+    torch.manual_seed(0)
+    loaded = LoadedModel(build_model(load_spec(write(tmp_path, GAINED_SPEC))), b"", "gained")
+    loaded.model.eval().update(force=True)
+    header, strings = container.unpack(codec.compress(_screen(), loaded.at_quality(4)))
+    assert len(strings) == 3 and len(strings[2]) == 2
+    with pytest.raises(container.FormatError, match="3"):
+        codec.decompress(container.pack(header, strings[:2]), loaded)
+
+
+def test_hyper_rate_warmup_ramps_and_only_discounts_z_in_the_loss(tmp_path):
+    assert [hyper_rate_weight(i, 100) for i in (0, 50, 100, 500)] == [0.0, 0.5, 1.0, 1.0]
+    assert hyper_rate_weight(0, 0) == 1.0
+    torch.manual_seed(0)
+    spec = load_spec(write(tmp_path, GAINED_SPEC))
+    model = TrainableCodec(build_model(spec), build_loss(spec))
+    x, mask, qmap = torch.rand(2, 3, 64, 64), torch.zeros(2, 1, 64, 64), torch.full((2, 1, 64, 64), 0.5)
+    torch.manual_seed(1)
+    full = model(x, mask, qmap)
+    model.rate_weights["z"] = 0.25
+    torch.manual_seed(1)
+    warm = model(x, mask, qmap)
+    torch.testing.assert_close(warm["bpp"], full["bpp"])  # the logged rate counts every bit
+    torch.testing.assert_close(full["loss"] - warm["loss"], 0.75 * full["bpp_z"])
