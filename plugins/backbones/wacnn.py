@@ -236,11 +236,15 @@ class WACNN(CompressionModel):
     def _ungained(self, y_hat: torch.Tensor, level: torch.Tensor | None) -> torch.Tensor:
         return y_hat if self.quality_gain is None else self.quality_gain.decode(y_hat, level)
 
+    def latents(self, x: torch.Tensor, prior: torch.Tensor | None = None, level: torch.Tensor | None = None):
+        """(y, z) of an image: y as coded (after the quality gains), z from it."""
+        y = self._gained(self.analysis(x, prior), level)
+        return y, self.hyper_analysis(y, prior)
+
     def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None, level: torch.Tensor | None = None) -> dict:
         """``level``: (B,) quality levels in [0, 1] for a model with quality gains."""
-        y = self._gained(self.analysis(x, prior), level)
+        y, z = self.latents(x, prior, level)
         y_shape = y.shape[2:]
-        z = self.hyper_analysis(y, prior)
         z_hat, z_likelihoods = _in_fp32(self.entropy_bottleneck, z)  # noisy in training, rounded in eval
         if self.training and self.params.z_train == "ste":
             z_offset = self.entropy_bottleneck._get_medians()
@@ -276,9 +280,8 @@ class WACNN(CompressionModel):
         if self.quality_gain is not None and level is not None:
             side = [[level_to_bytes(level.reshape(()))]]
             level = level_from_bytes(side[0][0])
-        y = self._gained(self.analysis(x, prior), level)
+        y, z = self.latents(x, prior, level)
         y_shape = y.shape[2:]
-        z = self.hyper_analysis(y, prior)
         z_strings = self.entropy_bottleneck.compress(z)
         z_hat = self.entropy_bottleneck.decompress(z_strings, z.size()[-2:])
         latent_means, latent_scales = self._hyper(z_hat, y_shape)

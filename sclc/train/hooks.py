@@ -123,7 +123,7 @@ class HyperpriorHealthHook(Hook):
             runner.logger.warning(
                 f"HYPERPRIOR COLLAPSE: z carries {metrics['val/bpp_z']:.4f} bpp, {100 * share:.2f} % of the rate "
                 f"(< {100 * COLLAPSE_SHARE:g} %): h_s sees a near-constant z_hat and the decoder prior is inert. "
-                f"Train with backbone.z_train = \"noise\", or longer before judging.")
+                f"Train with backbone.z_train = \"noise\" and a train.hyper_rate_warmup, or longer before judging.")
 
 
 class TimeBudgetHook(Hook):
