@@ -28,6 +28,7 @@ from sclc import embedded, footprint, limits
 from sclc.builder import build_model
 from sclc.determinism import fixed_threads
 from sclc.errors import SclcError, UnknownComponentError
+from sclc.hookspecs import KINDS
 from sclc.imageio import atomic_write
 from sclc.model import PriorGuidedCodec
 from sclc.registry import Registry, default_registry
@@ -53,9 +54,9 @@ def model_id(model: PriorGuidedCodec, spec_data: dict | None = None) -> bytes:
 
 
 def _providers(spec, registry: Registry) -> dict:
-    kinds = {"backbone": spec.backbone, "prior": spec.structural_prior, "text_prior": spec.text_prior,
-             "block": spec.block, "loss": spec.loss}
-    return {kind: [choice.name, registry.get(kind, choice.name).provider] for kind, choice in kinds.items()}
+    """Kind -> [component, distribution], so that a missing plugin can be named on load."""
+    choices = {kind.name: getattr(spec, kind.name) for kind in KINDS}
+    return {kind: [choice.name, registry.get(kind, choice.name).provider] for kind, choice in choices.items()}
 
 
 def round_to_half(model: PriorGuidedCodec) -> None:

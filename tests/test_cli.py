@@ -46,7 +46,7 @@ def test_list_json_and_kind_filter(capsys):
     assert main(["list", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
     names = {(c["kind"], c["name"]) for c in listing["components"]}
-    assert {("prior", "laplacian"), ("text_prior", "craft"), ("block", "nesft"), ("backbone", "wacnn"),
+    assert {("structural_prior", "laplacian"), ("text_prior", "craft"), ("block", "nesft"), ("backbone", "wacnn"),
             ("loss", "wmse")} <= names
     assert main(["list", "--kind", "block"]) == 0
     assert {line.split()[1] for line in capsys.readouterr().out.splitlines()} == {"nesft", "sft_cb", "none"}
