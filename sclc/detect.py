@@ -18,6 +18,7 @@ from sclc.registry import default_registry
 from sclc.schema import Locator, from_table
 from sclc.spec import parse_override
 
+
 def load_detector(name: str, overrides: list[str] = ()) -> torch.nn.Module:
     component = default_registry().get("text_prior", name)
     table = {}

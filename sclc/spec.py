@@ -4,7 +4,7 @@ Layout (every table optional except ``[backbone]``'s ``name``)::
 
     name = "paper-full"
     seed = 0
-    [backbone]          name = "wacnn", then the backbone's own keys (N, M, ...)
+    [backbone]          name = one of `sclc list --kind backbone`, then the backbone's own keys
     [structural_prior]  name = "laplacian" | "sobel" | "uniform" | ...
     [text_prior]        name = "craft" | "east" | "rrd" | "none" | ..., then detector keys
     [epg]               epsilon = 1.0   (paper eq. 6)
@@ -26,7 +26,7 @@ from sclc.errors import SpecError, UnknownComponentError
 from sclc.hookspecs import KIND, KINDS
 from sclc.quality import VariableRateSpec
 from sclc.registry import Registry, default_registry
-from sclc.schema import Locator, from_table, to_table
+from sclc.schema import Locator, above, at_least, from_table, to_table
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,7 @@ class EPGSpec:
     epsilon: float = 1.0  # the paper leaves e unstated; 1.0 halves the prior outside text
 
     def __post_init__(self):
-        if self.epsilon <= 0:
-            raise ValueError(f"epsilon = {self.epsilon} must be > 0")
+        above(self, 0, "epsilon")
 
 
 @dataclass(frozen=True)
@@ -86,14 +85,10 @@ class TrainSpec:
     init_from: str | None = None  # stage 2: start from this codec or training checkpoint
 
     def __post_init__(self):
-        for key in ("crop", "batch_size", "max_iters", "val_interval", "checkpoint_interval", "val_images",
-                    "val_crop", "log_interval", "synthetic_images", "max_keep_checkpoints"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} = {getattr(self, key)} must be >= 1")
-        if self.cache_mb < 0 or self.min_crop_std < 0 or self.max_minutes < 0:
-            raise ValueError("cache_mb, min_crop_std and max_minutes must be >= 0")
-        if self.workers < 0 or self.clip_grad < 0 or self.lr <= 0 or self.aux_lr <= 0:
-            raise ValueError("workers and clip_grad must be >= 0, lr and aux_lr > 0")
+        at_least(self, 1, "crop", "batch_size", "max_iters", "val_interval", "checkpoint_interval", "val_images",
+                 "val_crop", "log_interval", "synthetic_images", "max_keep_checkpoints")
+        at_least(self, 0, "cache_mb", "min_crop_std", "max_minutes", "workers", "clip_grad")
+        above(self, 0, "lr", "aux_lr")
 
 
 @dataclass(frozen=True)
@@ -110,10 +105,7 @@ class Spec:
     lmbda: float = 0.0067
     variable_rate: VariableRateSpec | None = None  # set: per-pixel quality maps instead of one lambda
     train: TrainSpec = field(default_factory=TrainSpec)
-
-    @property
-    def conditioned(self) -> bool:
-        return self.block.name != "none" and bool(self.sites)
+    conditioned: bool = False  # the block acts somewhere: parse_spec asks the block and the sites
 
     def to_dict(self) -> dict:
         """Canonical plain data (defaults filled in); ``parse_spec`` of it gives an equal Spec."""
@@ -180,6 +172,7 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
     sites = from_table(_Sites, {k: v for k, v in block_table.items() if k == "sites"},
                        path=("block",), locator=locator).sites
     sites = supported if sites is None else sites
+    conditions = registry.get("block", choices["block"].name).extra.get("conditions", True)
     loss_table = data.get("loss", {})
     lmbda = from_table(_Lambda, {k: v for k, v in loss_table.items() if k == "lmbda"},
                        path=("loss",), locator=locator).lmbda
@@ -190,11 +183,12 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
         train=from_table(TrainSpec, data.get("train", {}), path=("train",), locator=locator),
         sites=sites,
         lmbda=lmbda,
+        conditioned=conditions and bool(sites),
         variable_rate=(from_table(VariableRateSpec, data["variable_rate"], path=("variable_rate",), locator=locator)
                        if "variable_rate" in data else None),
         **choices,
     )
-    if spec.block.name != "none":
+    if conditions:
         bad = [s for s in spec.sites if s not in supported]
         if bad or not supported:
             raise SpecError(
@@ -221,8 +215,7 @@ class _Lambda:
     lmbda: float = 0.0067
 
     def __post_init__(self):
-        if self.lmbda <= 0:
-            raise ValueError(f"lmbda = {self.lmbda} must be > 0")
+        above(self, 0, "lmbda")
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:

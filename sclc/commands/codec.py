@@ -10,9 +10,9 @@ def _compress(args) -> int:
     import time
     import warnings
 
-    from sclc.checkpoint import load_model
     from sclc.codec import encode
     from sclc.imageio import atomic_write, open_image, read_quality_map
+    from sclc.resolve import load_model
 
     image, read_notes = open_image(args.input)
     loaded = load_model(args.model, args.set, quality=args.quality, text_quality=args.text_quality)
@@ -36,9 +36,9 @@ def _decompress(args) -> int:
     import time
     from pathlib import Path
 
-    from sclc.checkpoint import load_model
     from sclc.codec import decompress
     from sclc.imageio import save_image
+    from sclc.resolve import load_model
 
     try:
         data = Path(args.input).read_bytes()

@@ -54,7 +54,13 @@ def _train_detector(args) -> int:
 
     from sclc.data.icdar import held_out_names
     from sclc.detect import load_detector
-    from sclc.detector_training import collect, collect_unlabelled, save_weights, teacher_cache, train_detector
+    from sclc.detector_training import (
+        collect,
+        collect_unlabelled,
+        save_weights,
+        teacher_cache,
+        train_detector,
+    )
 
     low, high = args.scale_range
     if not 0.05 <= low <= high <= 8:

@@ -11,13 +11,13 @@ from PIL import Image
 from sclc.data.boxes import find_box_file, mask_from_file
 from sclc.data.folder import list_images
 from sclc.errors import SclcError
-from sclc.imageio import detect_mask, load_rgb
 from sclc.eval import metrics
 from sclc.eval.codecs import ClassicCodec
+from sclc.imageio import detect_mask, load_rgb
 
 SCHEMA = "sclc-eval/1"
 PSNR_CAP = 100.0  # identical images have infinite PSNR; JSON has no infinity
-POINT_KEYS = ("bpp", "psnr", "ms_ssim", "text_psnr", "encode_s", "decode_s")
+POINT_KEYS = ("bpp", "psnr", "ms_ssim", "text_psnr", "encode_s", "decode_s")  # what _measure reports
 
 
 class DetectorMasks:
@@ -81,8 +81,9 @@ def _measure(original, mask, encode, decode) -> dict:
 
 
 def _mean(rows: list[dict]) -> dict:
+    """The mean of every metric the rows hold (None where no image has it)."""
     out = {}
-    for key in POINT_KEYS:
+    for key in dict.fromkeys(k for r in rows for k in r if k not in ("image", "bytes")):
         values = [r[key] for r in rows if r.get(key) is not None]
         out[key] = float(np.mean(values)) if values else None
     return out
@@ -138,7 +139,7 @@ QUALITIES = (1, 2, 3, 4, 5, 6, 7, 8)  # where variable-rate models are evaluated
 def models_to_evaluate(values: list[str], qualities=QUALITIES, text_quality: float = 0.0) -> list[tuple[str, object]]:
     """``--model PATH`` or ``--model LABEL=PATH`` -> (label, loaded model) points; points with one
     label form one RD curve: a variable-rate model gives one point per quality."""
-    from sclc.checkpoint import load_model
+    from sclc.resolve import load_model
 
     out = []
     for value in values:
