@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from sclc import zoo
-from sclc.checkpoint import load_model, save_checkpoint
+from sclc.checkpoint import save_checkpoint
+from sclc.resolve import load_model
 from sclc.cli import main
 from sclc.eval.run import models_to_evaluate
 from sclc.codec import compress, decompress
