@@ -58,7 +58,9 @@ def _size(header, strings, rng):
     layout = _layout(header)
     stride = layout[0] if layout else 1
     if layout and rng.random() < 0.7 and height + (-height) % stride < 1 << 16 and width + (-width) % stride < 1 << 16:
-        return consistent(header, height, width), strings
+        agreeing = consistent(header, height, width)
+        if max(*agreeing.y_shape, *agreeing.z_shape) < 1 << 16:  # a mutated layout may not fit the fields
+            return agreeing, strings
     return dataclasses.replace(header, height=height, width=width), strings
 
 
@@ -66,6 +68,7 @@ def _shapes(header, strings, rng):
     y_per_z = (_layout(header) or (1, rng.randrange(1, 8)))[1]
     z = (rng.randrange(0, 40), rng.randrange(0, 40))
     y = (y_per_z * z[0], y_per_z * z[1]) if rng.random() < 0.5 else (rng.randrange(0, 200), rng.randrange(0, 200))
+    y = tuple(min(side, (1 << 16) - 1) for side in y)
     return dataclasses.replace(header, z_shape=z, y_shape=y), strings
 
 
