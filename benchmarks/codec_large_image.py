@@ -21,14 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER = r"""
 import json, resource, sys, time, torch
 from PIL import Image
-from sclc.checkpoint import load_model
+from sclc.resolve import load_model
 from sclc.codec import encode, decompress
 from sclc.determinism import fixed_threads
 image = Image.open(sys.argv[1]).convert("RGB")
 t0 = time.perf_counter(); loaded = load_model(sys.argv[2]); load_s = time.perf_counter() - t0
 from sclc.imageio import prepare_image
-from sclc.model import pad_to_stride
-x = pad_to_stride(prepare_image(image).tensor)
+x = loaded.model.pad(prepare_image(image).tensor)
 with torch.no_grad(), fixed_threads():
     t0 = time.perf_counter(); loaded.model.text_mask(x); loaded.model.structural_prior(x); prior_s = time.perf_counter() - t0
 t0 = time.perf_counter(); data = encode(image, loaded).data; enc_s = time.perf_counter() - t0
@@ -55,7 +54,6 @@ def synthetic_screenshot(width: int, height: int):
         draw.text((10, line), f"{line:04d}  def compress(image, model): return encode(image, model).data", fill=(0, 0, 0))
     return image
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", default=[str(ROOT / "examples/specs/tiny.toml"),
@@ -80,7 +78,6 @@ def main() -> None:
             r = json.loads(result.stdout.strip().splitlines()[-1])
             print(f"{Path(model).name:<28} {r['load_s']:>7.2f} {r['prior_s']:>8.2f} {r['encode_s']:>9.2f} "
                   f"{r['decode_s']:>9.2f} {r['bpp']:>7.3f} {r['peak_rss_mb']:>12.0f}")
-
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,8 @@ def main() -> None:
                         help="detector parameter for every detector named (e.g. weights=east_large.pt)")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    from sclc.detect import detect_mask, load_detector
+    from sclc.detect import load_detector
+    from sclc.imageio import detect_mask
 
     width, height = map(int, args.size.split("x"))
     import numpy as np

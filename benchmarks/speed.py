@@ -29,7 +29,6 @@ config, spec_path, width, height, repeat, train_steps, ref_dir = sys.argv[1:8]
 width, height, repeat, train_steps = int(width), int(height), int(repeat), int(train_steps)
 from sclc.builder import build_loss, build_model
 from sclc.determinism import fixed_threads
-from sclc.model import pad_to_stride
 from sclc.spec import load_spec
 sys.path.insert(0, %(root)r + "/benchmarks")
 from codec_large_image import synthetic_screenshot
@@ -64,7 +63,7 @@ def timed(fn):
     return statistics.median(times), out
 
 result = {"config": config}
-padded = pad_to_stride(x)
+padded = ours.pad(x)
 with torch.no_grad(), fixed_threads():
     if ref_dir != "-":
         reference = load_reference(ref_dir)(192, 320).eval()

@@ -27,7 +27,7 @@ def median_seconds(fn, repeat: int) -> tuple[float, object]:
 
 
 def main() -> None:
-    from sclc.checkpoint import load_model
+    from sclc.resolve import load_model
     from sclc.codec import compress, decompress
     from sclc.data.synthetic import render
     from sclc.imageio import prepare_image

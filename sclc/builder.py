@@ -37,7 +37,7 @@ def build_model(spec: Spec, registry: Registry | None = None) -> PriorGuidedCode
         backbone = _make(registry, "backbone", spec.backbone)
     if not isinstance(backbone, CompressionModel):
         raise SclcError(f"backbone '{spec.backbone.name}' did not return a compressai CompressionModel")
-    structural = _make(registry, "prior", spec.structural_prior)
+    structural = _make(registry, "structural_prior", spec.structural_prior)
     text = _make(registry, "text_prior", spec.text_prior)
     return PriorGuidedCodec(backbone, structural, text, spec.epg.epsilon, spec.conditioned, spec=spec,
                             rate=spec.variable_rate)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,13 +9,13 @@ import torch
 from PIL import Image
 
 from sclc import container, footprint, limits
-from sclc.checkpoint import DEFAULT_QUALITY, LoadedModel, load_model, model_from_reference
 from sclc.container import FormatError, Header
 from sclc.determinism import fixed_threads
 from sclc.errors import SclcError
 from sclc.imageio import MODE_GRAY, MODE_RGB, prepare_image, to_pil
-from sclc.model import STRIDE, PriorGuidedCodec
+from sclc.model import PriorGuidedCodec
 from sclc.quality import quality_map as quality_map_for
+from sclc.resolve import DEFAULT_QUALITY, LoadedModel, load_model, model_from_reference
 
 
 @dataclass
@@ -79,12 +78,12 @@ def encode(image, model, text_mask: torch.Tensor | None = None, quality_map: tor
     with torch.no_grad(), fixed_threads():
         text_mask, q = _rate_inputs(loaded, x, text_mask, quality_map)
         out = net.compress(x, text_mask, q)
-    z_shape = tuple(int(s) for s in out["shape"])
+    stride = net.backbone.stride
+    pad_h, pad_w = (-h) % stride, (-w) % stride
     header = Header(
-        model_id=loaded.identity(), height=h, width=w, mode=prepared.mode,
-        pad_h=(-h) % STRIDE, pad_w=(-w) % STRIDE, z_shape=z_shape,
-        y_shape=(z_shape[0] * 4, z_shape[1] * 4), index_crc=int(out.get("index_crc", 0)),
-        reference=loaded.reference)
+        model_id=loaded.identity(), height=h, width=w, mode=prepared.mode, pad_h=pad_h, pad_w=pad_w,
+        z_shape=tuple(int(s) for s in out["shape"]), y_shape=net.backbone.latent_shapes(h + pad_h, w + pad_w)["y"],
+        index_crc=int(out.get("index_crc", 0)), reference=loaded.reference)
     strings = [s[0] for s in out["strings"]]
     return Encoded(container.pack(header, strings), prepared.notes)
 
@@ -105,12 +104,21 @@ def pad_streams(strings: list[bytes], symbols: int) -> list[bytes]:
 
 
 def _coded_strings(net: PriorGuidedCodec) -> int:
-    """One string per entropy model (WACNN and CompressAI's hyperprior models: y and z), plus the
-    side strings a backbone declares (WACNN with quality gains: the quality level)."""
+    """One string per entropy model, plus the side strings the backbone declares."""
     from compressai.entropy_models import EntropyModel
 
-    entropy_coded = sum(isinstance(m, EntropyModel) for m in net.backbone.modules())
-    return entropy_coded + getattr(net.backbone, "side_strings", 0)
+    return sum(isinstance(m, EntropyModel) for m in net.backbone.modules()) + net.backbone.side_strings
+
+
+def _check_layout(header: Header, net: PriorGuidedCodec) -> None:
+    """The file's padding and latent shapes are what the model's backbone makes of its image size:
+    a 1-pixel image must not claim a 65536-pixel decode."""
+    stride = net.backbone.stride
+    if (header.pad_h, header.pad_w) != ((-header.height) % stride, (-header.width) % stride):
+        raise FormatError("malformed sclc file (padding does not match the image size)")
+    shapes = net.backbone.latent_shapes(header.height + header.pad_h, header.width + header.pad_w)
+    if (tuple(shapes["y"]), tuple(shapes["z"])) != (header.y_shape, header.z_shape):
+        raise FormatError("malformed sclc file (latent shapes do not match the image size)")
 
 
 def decompress(data: bytes, model=None) -> Image.Image:
@@ -130,17 +138,16 @@ def decompress(data: bytes, model=None) -> Image.Image:
     if expected != header.model_id:
         raise FormatError(f"this file was written by model {header.model_id.hex()}, "
                           f"not by the given model ({expected.hex()})")
+    _check_layout(header, net)
     if len(strings) != _coded_strings(net):
         raise FormatError(f"malformed sclc file ({len(strings)} entropy-coded strings; this model writes "
                           f"{_coded_strings(net)})")
     limits.check_memory(footprint.decode_bytes(net, height, width), f"decoding this {width}x{height} file")
     strings = pad_streams(strings, footprint.max_symbols(net, height, width))
-    kwargs = {}
-    if "index_crc" in inspect.signature(net.backbone.decompress).parameters:
-        kwargs["index_crc"] = header.index_crc
     try:
         with fixed_threads():
-            out = net.decompress([[s] for s in strings], header.z_shape, size=(height, width), **kwargs)
+            out = net.decompress([[s] for s in strings], header.z_shape, size=(height, width),
+                                 index_crc=header.index_crc)
     except (ValueError, RuntimeError, OverflowError) as exc:
         raise FormatError(f"cannot decode: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     return to_pil(out["x_hat"], header.mode if header.mode in (MODE_RGB, MODE_GRAY) else MODE_RGB)

@@ -8,7 +8,7 @@ Layout (big-endian)::
     height     I    original image height
     width      I    original image width
     mode       B    0 = RGB, 1 = grayscale (decoded back to one channel)
-    pad_h      H    rows added at the bottom to reach the model's stride
+    pad_h      H    rows added at the bottom to reach the backbone's stride
     pad_w      H    columns added at the right
     z_h, z_w   H H  hyper-latent shape
     y_h, y_w   H H  latent shape
@@ -22,7 +22,8 @@ Layout (big-endian)::
 Any truncation, bit flip or foreign file fails the CRC or a bounds check and raises
 :class:`FormatError` before the entropy decoder sees a byte. The CRC only proves the bytes are
 intact, not that they are honest: the header's sizes are checked against each other and against
-the pixel limit (sclc.limits) before anything is allocated.
+the pixel limit (sclc.limits) before anything is allocated; the padding and latent shapes, which
+depend on the model, are checked against its backbone once the model is known (sclc.codec).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ VERSION = 1
 _FIXED = struct.Struct(">4sB8sIIBHHHHHHIH")
 _U32 = struct.Struct(">I")
 MAX_SIDE = 1 << 16
-STRIDE = 64  # sclc.model.STRIDE; not imported, so that reading a header needs no torch
 
 
 class FormatError(SclcError):
@@ -116,12 +116,5 @@ def unpack(data: bytes) -> tuple[Header, list[bytes]]:
 def _check_geometry(h: Header) -> None:
     if not (1 <= h.height < MAX_SIDE and 1 <= h.width < MAX_SIDE) or h.mode not in (0, 1):
         raise FormatError("malformed sclc file (impossible image size or mode)")
-    # The padding is what reaches the next multiple of the stride, nothing more: a 1-pixel image
-    # must not claim a 65536-pixel decode.
-    if (h.pad_h, h.pad_w) != ((-h.height) % STRIDE, (-h.width) % STRIDE):
-        raise FormatError("malformed sclc file (padding does not match the image size)")
     limits.check_pixels(h.width, h.height, "the file's image")
-    padded = (h.height + h.pad_h, h.width + h.pad_w)
-    # Latents sit at 1/16 (y) and 1/64 (z) of the padded image.
-    if tuple(16 * s for s in h.y_shape) != padded or tuple(4 * s for s in h.z_shape) != h.y_shape:
-        raise FormatError("malformed sclc file (latent shapes do not match the image size)")
+    limits.check_pixels(h.width + h.pad_w, h.height + h.pad_h, "the file's padded image")

@@ -49,11 +49,11 @@ def largest_setting_within(codec, rgb: np.ndarray, budget: int) -> tuple[int, by
 
 
 def run_demo(model: str, quality: float | None, out_dir: Path, width: int, height: int, seed: int) -> list[Row]:
-    from sclc.checkpoint import load_model
     from sclc.codec import decompress, encode
     from sclc.data.synthetic import render
     from sclc.eval.codecs import CODECS
     from sclc.imageio import atomic_write, save_image
+    from sclc.resolve import load_model
 
     sample = render(seed, width, height)
     original = np.asarray(sample.image)

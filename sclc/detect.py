@@ -11,12 +11,12 @@ from PIL import Image, ImageDraw
 
 from sclc.data.boxes import find_box_file, rasterize, read_boxes
 from sclc.data.folder import list_images
+from sclc.data.icdar import split_images
 from sclc.errors import SclcError
+from sclc.imageio import detect_mask
 from sclc.registry import default_registry
 from sclc.schema import Locator, from_table
 from sclc.spec import parse_override
-
-HELD_OUT = 80  # ICDAR 2013 images never used for training: the 80 with the highest numbers
 
 
 def load_detector(name: str, overrides: list[str] = ()) -> torch.nn.Module:
@@ -28,15 +28,6 @@ def load_detector(name: str, overrides: list[str] = ()) -> torch.nn.Module:
     params = (from_table(component.params, table, path=("text_prior",), locator=Locator(source="--set"),
                          label=f"text prior '{name}'") if component.params else None)
     return component.factory(params).eval()
-
-
-def to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div(255)[None]
-
-
-def detect_mask(detector: torch.nn.Module, rgb: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return detector(to_tensor(rgb))[0, 0].numpy().astype(np.uint8)
 
 
 def overlay(rgb: np.ndarray, mask: np.ndarray) -> Image.Image:
@@ -53,21 +44,6 @@ def overlay(rgb: np.ndarray, mask: np.ndarray) -> Image.Image:
             ys, xs = region
             draw.rectangle([xs.start, ys.start, xs.stop - 1, ys.stop - 1], outline=(255, 0, 0))
     return image
-
-
-def _number(path: Path) -> tuple:
-    digits = "".join(c for c in path.stem if c.isdigit())
-    return (int(digits) if digits else -1, path.stem)
-
-
-def split_images(paths: list[Path], split: str) -> list[Path]:
-    """``heldout``: the HELD_OUT highest-numbered images; ``train``: the rest; ``all``."""
-    ordered = sorted(paths, key=_number)
-    if split == "heldout":
-        return ordered[-HELD_OUT:]
-    if split == "train":
-        return ordered[:-HELD_OUT]
-    return ordered
 
 
 def ground_truth(path: Path, shape, box_dirs: tuple[Path, ...] = ()) -> np.ndarray | None:

@@ -3,7 +3,8 @@
 A small trainer of its own rather than the codec's mmengine Runner: detectors train with one
 optimiser on box targets, need none of the rate-distortion machinery (two optimisers, entropy
 models, RD metrics), and a plain loop keeps their target construction in view. Each detector
-plugin supplies ``training_loss(images, masks, boxes)``; this module supplies the data: images
+plugin supplies ``training_loss(images, masks, boxes)`` (images in [0, 1]; the detector normalises
+them as it does when detecting); this module supplies the data: images
 with ground-truth boxes (ICDAR ``images/`` + ``gt/``, or a folder with ``<stem>.tsv`` files in it or
 in a named box folder) mixed with synthetic screens and their exact boxes.
 """
@@ -23,7 +24,7 @@ from sclc.data.boxes import find_box_file, read_boxes
 from sclc.data.folder import list_images
 from sclc.data.synthetic import render
 from sclc.errors import SclcError
-from sclc.imageio import atomic_write
+from sclc.imageio import atomic_write, rgb_to_tensor
 
 Boxes = np.ndarray  # (K, 4) x0, y0, x1, y1 (end-exclusive)
 
@@ -52,6 +53,14 @@ def collect(entries: list[str], exclude: set[str] = frozenset()) -> list[BoxedIm
 def collect_unlabelled(folders: list[str]) -> list[BoxedImage]:
     """Images without ground truth (e.g. screenshots), to be labelled by a teacher detector."""
     return [BoxedImage(path, None) for folder in folders for path in list_images(Path(folder))]
+
+
+def teacher_cache(name: str, directory: Path):
+    """Detector ``name`` as a teacher whose masks are computed once per image, kept in ``directory``."""
+    from sclc.data.mask_cache import MaskCache
+    from sclc.detect import load_detector
+
+    return MaskCache(directory, name, {}, load_detector(name))
 
 
 def mask_to_boxes(mask: np.ndarray) -> Boxes:
@@ -133,15 +142,13 @@ class Sampler:
         return random_crop(rgb, boxes, self.crop, self.rng, self.scale_range)
 
     def batch(self, size: int):
-        from sclc_plugins.detectors.base import normalize
-
         images, masks, boxes = [], [], []
         for _ in range(size):
             rgb, b = self.sample()
-            images.append(torch.from_numpy(np.array(rgb, dtype=np.float32)).permute(2, 0, 1) / 255)
+            images.append(rgb_to_tensor(rgb)[0])
             masks.append(torch.from_numpy(boxes_to_mask(b, self.crop))[None])
             boxes.append(torch.from_numpy(np.asarray(b, dtype=np.float32).reshape(-1, 4)))
-        return normalize(torch.stack(images)), torch.stack(masks), boxes
+        return torch.stack(images), torch.stack(masks), boxes
 
 
 def train_detector(detector: torch.nn.Module, items: list[BoxedImage], *, iters: int, crop: int = 256,

@@ -4,7 +4,7 @@ Weights: 4 bytes per parameter and buffer. Activations: the widest feature map (
 channels of any convolution) at a quarter of the padded pixels (after the first stride-2
 layer), times four for the layer's input, output and workspace such as window attention.
 A guard, not a forecast: measured against the growth of peak RSS while decoding, it was 1.1-1.2x
-for sci-tiny (512 and 1536 pixel squares) and 4.4x for the reference-size WACNN (N=192, M=320)
+for sci-tiny (512 and 1536 pixel squares) and 4.4x for the reference-size backbone (N=192, M=320)
 at 768x768.
 """
 
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-
-from sclc.model import STRIDE
 
 _BYTES = 4
 _LIVE_MAPS = 4
@@ -30,18 +28,21 @@ def widest(model: nn.Module) -> int:
     return max((m.out_channels for m in convs), default=64)
 
 
-def padded_pixels(height: int, width: int) -> int:
-    return (height + (-height) % STRIDE) * (width + (-width) % STRIDE)
+def padded_size(model: nn.Module, height: int, width: int) -> tuple[int, int]:
+    """The image's size once padded to the stride of ``model`` (a PriorGuidedCodec)."""
+    stride = model.backbone.stride
+    return height + (-height) % stride, width + (-width) % stride
 
 
 def max_symbols(model: nn.Module, height: int, width: int) -> int:
-    """An upper bound on the entropy-coded symbols: y at 1/16, z at 1/64 of each side."""
-    pixels = padded_pixels(height, width)
-    return widest(model) * (pixels // 256 + pixels // 4096)
+    """An upper bound on the entropy-coded symbols: every latent, as wide as the widest layer."""
+    shapes = model.backbone.latent_shapes(*padded_size(model, height, width)).values()
+    return widest(model) * sum(h * w for h, w in shapes)
 
 
 def decode_bytes(model: nn.Module, height: int, width: int) -> int:
-    activations = _LIVE_MAPS * _BYTES * widest(model) * padded_pixels(height, width) // 4
+    padded_h, padded_w = padded_size(model, height, width)
+    activations = _LIVE_MAPS * _BYTES * widest(model) * padded_h * padded_w // 4
     return parameter_bytes(model) + activations + SYMBOL_BYTES * max_symbols(model, height, width)
 
 

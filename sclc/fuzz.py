@@ -17,7 +17,6 @@ import zlib
 from sclc import container, embedded
 from sclc.container import Header
 
-STRIDE = container.STRIDE
 _SIDES = (0, 1, 2, 63, 64, 65, 255, 256, 4095, 9459, 60000, 65535)
 _INTS = (0, 1, -1, 2, 3, 7, 64, 4096, 8000, 1 << 20, 1 << 40, 10 ** 30)
 _STRINGS = ("/etc/passwd", "/dev/zero", "../../x.pt", "~/.ssh/id_rsa", "C:\\x", "craft", "none", "", "x" * 300)
@@ -32,12 +31,22 @@ def mutate(data: bytes, rng: random.Random, reference: bool = True) -> bytes:
     return container.pack(header, strings)
 
 
+def _layout(header: Header) -> tuple[int, int] | None:
+    """(stride, y per z) of the model that wrote ``header``, read from it rather than assumed;
+    None once a mutation has left it nothing to read."""
+    z = header.z_shape[0]
+    if z < 1 or header.y_shape[0] < z or header.height + header.pad_h < z:
+        return None
+    return (header.height + header.pad_h) // z, header.y_shape[0] // z
+
+
 def consistent(header: Header, height: int, width: int) -> Header:
-    """``header`` claiming a ``height`` x ``width`` image, every derived size agreeing."""
-    pad_h, pad_w = (-height) % STRIDE, (-width) % STRIDE
-    z = ((height + pad_h) // STRIDE, (width + pad_w) // STRIDE)
+    """``header`` (of a valid file) claiming a ``height`` x ``width`` image, every derived size agreeing."""
+    stride, y_per_z = _layout(header) or (1, 1)
+    pad_h, pad_w = (-height) % stride, (-width) % stride
+    z = ((height + pad_h) // stride, (width + pad_w) // stride)
     return dataclasses.replace(header, height=height, width=width, pad_h=pad_h, pad_w=pad_w,
-                               z_shape=z, y_shape=(4 * z[0], 4 * z[1]))
+                               z_shape=z, y_shape=(y_per_z * z[0], y_per_z * z[1]))
 
 
 def _u16(rng):
@@ -46,14 +55,20 @@ def _u16(rng):
 
 def _size(header, strings, rng):
     height, width = max(1, _u16(rng)), max(1, _u16(rng))
-    if rng.random() < 0.7 and height + (-height) % STRIDE < 1 << 16 and width + (-width) % STRIDE < 1 << 16:
-        return consistent(header, height, width), strings
+    layout = _layout(header)
+    stride = layout[0] if layout else 1
+    if layout and rng.random() < 0.7 and height + (-height) % stride < 1 << 16 and width + (-width) % stride < 1 << 16:
+        agreeing = consistent(header, height, width)
+        if max(*agreeing.y_shape, *agreeing.z_shape) < 1 << 16:  # a mutated layout may not fit the fields
+            return agreeing, strings
     return dataclasses.replace(header, height=height, width=width), strings
 
 
 def _shapes(header, strings, rng):
+    y_per_z = (_layout(header) or (1, rng.randrange(1, 8)))[1]
     z = (rng.randrange(0, 40), rng.randrange(0, 40))
-    y = (4 * z[0], 4 * z[1]) if rng.random() < 0.5 else (rng.randrange(0, 200), rng.randrange(0, 200))
+    y = (y_per_z * z[0], y_per_z * z[1]) if rng.random() < 0.5 else (rng.randrange(0, 200), rng.randrange(0, 200))
+    y = tuple(min(side, (1 << 16) - 1) for side in y)
     return dataclasses.replace(header, z_shape=z, y_shape=y), strings
 
 

@@ -114,6 +114,17 @@ def load_rgb(path: str | Path) -> np.ndarray:
         return np.asarray(to_pil(prepare_image(read_image(path)).tensor))
 
 
+def rgb_to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (1, 3, H, W) float in [0, 1]."""
+    return torch.from_numpy(np.array(rgb, dtype=np.float32)).permute(2, 0, 1).div_(255)[None]
+
+
+def detect_mask(detector, rgb: np.ndarray) -> np.ndarray:
+    """A text prior's (H, W) uint8 mask of an RGB image."""
+    with torch.no_grad():
+        return detector(rgb_to_tensor(rgb))[0, 0].numpy().astype(np.uint8)
+
+
 def to_pil(x: torch.Tensor, mode: int = MODE_RGB) -> Image.Image:
     """(1,3,H,W) or (3,H,W) float in [0,1] -> 8-bit PIL image (rounded, clamped)."""
     x = x.detach().reshape(3, *x.shape[-2:]).clamp(0, 1).mul(255).round().to(torch.uint8).cpu()

@@ -5,6 +5,10 @@ binary text mask. Text detectors are held outside the module tree: their weights
 weights and stay out of the codec's state dict and parameter count. A variable-rate model
 (``rate`` set) takes a quality map q beside the image; the prior map is then (g', q), so the
 encoder sees q wherever it sees the prior.
+
+The codec asks its backbone how it is laid out (see plugins/backbones/layout.py): ``stride``,
+the multiple images are padded to; ``latent_shapes(h, w)``, where the coded latents sit;
+``fresh_prefixes``, its prior branch; ``parameter_parts``, for ``sclc build``.
 """
 
 from __future__ import annotations
@@ -14,14 +18,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from compressai.models import CompressionModel
 
-STRIDE = 64  # total down-sampling of WACNN-style models (y at /16, z at /64)
-
-
 def epg_combine(structure: torch.Tensor, text_mask: torch.Tensor, epsilon: float) -> torch.Tensor:
     return (text_mask + epsilon) * structure / (epsilon + 1)
 
 
-def pad_to_stride(x: torch.Tensor, stride: int = STRIDE, mode: str = "replicate") -> torch.Tensor:
+def pad_to_stride(x: torch.Tensor, stride: int, mode: str = "replicate") -> torch.Tensor:
     h, w = x.shape[-2:]
     pad = (0, (-w) % stride, 0, (-h) % stride)
     if not any(pad):
@@ -67,10 +68,14 @@ class PriorGuidedCodec(CompressionModel):
         if not self.conditioned:
             return None
         if text_mask is not None:
-            text_mask = pad_to_stride(text_mask, mode="constant")
+            text_mask = self.pad(text_mask, mode="constant")
         if quality_map is not None:
-            quality_map = pad_to_stride(quality_map)
+            quality_map = self.pad(quality_map)
         return self.prior_map(x_padded, text_mask, quality_map)
+
+    def pad(self, x: torch.Tensor, mode: str = "replicate") -> torch.Tensor:
+        """``x`` padded at the bottom and right to the backbone's stride."""
+        return pad_to_stride(x, self.backbone.stride, mode)
 
     def _run(self, method, x_padded, prior, quality_map):
         if not self.conditioned:
@@ -83,7 +88,7 @@ class PriorGuidedCodec(CompressionModel):
     def forward(self, x: torch.Tensor, text_mask: torch.Tensor | None = None,
                 quality_map: torch.Tensor | None = None) -> dict:
         h, w = x.shape[-2:]
-        padded = pad_to_stride(x)
+        padded = self.pad(x)
         out = self._run(self.backbone, padded, self._padded_prior(padded, text_mask, quality_map), quality_map)
         out["x_hat"] = out["x_hat"][..., :h, :w]
         return out
@@ -91,7 +96,7 @@ class PriorGuidedCodec(CompressionModel):
     @torch.no_grad()
     def compress(self, x: torch.Tensor, text_mask: torch.Tensor | None = None,
                  quality_map: torch.Tensor | None = None) -> dict:
-        padded = pad_to_stride(x)
+        padded = self.pad(x)
         out = self._run(self.backbone.compress, padded, self._padded_prior(padded, text_mask, quality_map),
                         quality_map)
         out["size"] = tuple(x.shape[-2:])
@@ -106,19 +111,12 @@ class PriorGuidedCodec(CompressionModel):
         return out
 
 
-# Parameter groups reported by `sclc build`, by attribute-name prefix of the backbone.
-_PARTS = (
-    ("g_a", "g_a"), ("g_s", "g_s"), ("h_a", "h_a"), ("h_s", "h_s"), ("h_mean_s", "h_s"),
-    ("h_scale_s", "h_s"), ("cc_", "entropy"), ("lrp_", "entropy"), ("entropy_bottleneck", "entropy"),
-    ("gaussian_conditional", "entropy"), ("context_prediction", "entropy"), ("entropy_parameters", "entropy"),
-    ("prior_", "prior branch"), ("cond_", "prior branch"),
-)
-
-
 def parameter_counts(model: PriorGuidedCodec) -> dict[str, int]:
-    counts = {"g_a": 0, "g_s": 0, "h_a": 0, "h_s": 0, "entropy": 0, "prior branch": 0, "other": 0}
+    """Parameters per part of the model (the backbone names its parts), for ``sclc build``."""
+    parts = model.backbone.parameter_parts
+    counts = {**dict.fromkeys(parts.values(), 0), "prior branch": 0, "other": 0}
     for name, param in model.backbone.named_parameters():
-        part = next((p for prefix, p in _PARTS if name.startswith(prefix)), "other")
+        part = next((p for prefix, p in parts.items() if name.startswith(prefix)), "other")
         counts[part] += param.numel()
     counts["prior branch"] += sum(p.numel() for p in model.structural_prior.parameters())
     counts["total"] = sum(counts.values())

@@ -21,13 +21,8 @@ from sclc import hookspecs
 from sclc.errors import UnknownComponentError
 
 GROUP = "sclc"
-KIND_LABEL = {
-    "prior": "structural prior",
-    "text_prior": "text prior",
-    "block": "conditioning block",
-    "backbone": "backbone",
-    "loss": "loss",
-}
+# Entry points renamed in issue #16; allow- and block-lists naming the old ones still work.
+RENAMED_PLUGINS = {"text_none": "text_prior_none"}
 
 
 @dataclass(frozen=True)
@@ -106,6 +101,10 @@ class Registry:
 
     def register_plugin(self, plugin: object, name: str, provider: str) -> None:
         """Register one plugin object (usually a module) and collect its components."""
+        renamed = [f"{old} (now {new})" for old, new in hookspecs.RENAMED_HOOKS.items() if hasattr(plugin, old)]
+        if renamed:
+            self.broken.append(BrokenPlugin(name, provider, f"implements renamed hooks: {', '.join(renamed)}"))
+            return
         try:
             self._pm.register(plugin, name=name)
             self._pm.check_pending()
@@ -116,11 +115,10 @@ class Registry:
             return
         before = dict(self._components)
         try:
-            for kind, hook_name in hookspecs.HOOK_FOR_KIND.items():
-                caller = getattr(self._pm.hook, hook_name)
-                for impl in caller.get_hookimpls():
+            for kind in hookspecs.KINDS:
+                for impl in getattr(self._pm.hook, kind.hook).get_hookimpls():
                     if impl.plugin is plugin:
-                        impl.function(register=Register(self, kind, name, provider))
+                        impl.function(register=Register(self, kind.name, name, provider))
         except Exception as exc:
             self._components = before  # all or nothing per plugin
             self._pm.unregister(plugin)
@@ -131,7 +129,7 @@ class Registry:
         if key in self._components:
             other = self._components[key]
             raise DuplicateComponent(
-                f"{KIND_LABEL[component.kind]} '{component.name}' is registered by both "
+                f"{label(component.kind)} '{component.name}' is registered by both "
                 f"{other.provider} ({other.plugin}) and {component.provider} ({component.plugin})")
         self._components[key] = component
 
@@ -140,23 +138,37 @@ class Registry:
         return sorted(name for k, name in self._components if k == kind)
 
     def components(self, kind: str | None = None) -> list[Component]:
-        kinds = [kind] if kind else list(hookspecs.KINDS)
+        kinds = [check_kind(kind)] if kind else [k.name for k in hookspecs.KINDS]
         return [self._components[(k, n)] for k in kinds for n in self.names(k)]
 
     def get(self, kind: str, name: str) -> Component:
+        check_kind(kind)
         try:
             return self._components[(kind, name)]
         except KeyError:
             for missing in self.unavailable:
                 if (missing.kind, missing.name) == (kind, name):
                     raise UnknownComponentError(
-                        f"{KIND_LABEL[kind]} '{name}' is unavailable: {missing.reason}") from None
+                        f"{label(kind)} '{name}' is unavailable: {missing.reason}") from None
             raise UnknownComponentError(unknown_message(kind, name, self.names(kind))) from None
 
 
+def check_kind(kind: str) -> str:
+    """``kind`` if it is one; otherwise an error naming the kinds (and the new name of an old one)."""
+    if kind in hookspecs.KIND:
+        return kind
+    if kind in hookspecs.RENAMED_KINDS:
+        raise UnknownComponentError(f"the kind '{kind}' is now called '{hookspecs.RENAMED_KINDS[kind]}'")
+    raise UnknownComponentError(f"unknown kind '{kind}' — kinds: {', '.join(k.name for k in hookspecs.KINDS)}")
+
+
+def label(kind: str) -> str:
+    return hookspecs.KIND[kind].label
+
+
 def unknown_message(kind: str, name: str, choices: list[str]) -> str:
-    label = KIND_LABEL[kind]
-    message = f"unknown {label} '{name}' — registered {label}s: {', '.join(choices) or '(none)'}"
+    what = label(kind)
+    message = f"unknown {what} '{name}' — registered {what}s: {', '.join(choices) or '(none)'}"
     close = difflib.get_close_matches(name, choices, n=1)
     return message + (f" (did you mean '{close[0]}'?)" if close else "")
 
@@ -165,9 +177,14 @@ def _selected(ep_name: str) -> bool:
     """Honour SCLC_LOAD_PLUGINS (allow-list) and SCLC_DISABLE_PLUGINS (block-list)."""
     allow = os.environ.get("SCLC_LOAD_PLUGINS")
     block = os.environ.get("SCLC_DISABLE_PLUGINS", "")
-    if allow is not None and ep_name not in {s.strip() for s in allow.split(",")}:
+    if allow is not None and ep_name not in _names(allow):
         return False
-    return ep_name not in {s.strip() for s in block.split(",") if s.strip()}
+    return ep_name not in _names(block)
+
+
+def _names(listed: str) -> set[str]:
+    names = {s.strip() for s in listed.split(",") if s.strip()}
+    return {RENAMED_PLUGINS.get(name, name) for name in names}
 
 
 def discover() -> Registry:

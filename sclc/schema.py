@@ -11,6 +11,27 @@ from typing import Any, Literal, Union
 from sclc.errors import SpecError
 
 
+def at_least(params: Any, bound: float, *keys: str) -> None:
+    """For a params dataclass's ``__post_init__``: each of ``keys`` must be >= ``bound``."""
+    for key in keys:
+        if getattr(params, key) < bound:
+            raise ValueError(f"{key} = {getattr(params, key)} must be >= {bound}")
+
+
+def above(params: Any, bound: float, *keys: str) -> None:
+    """Each of ``keys`` must be > ``bound``."""
+    for key in keys:
+        if getattr(params, key) <= bound:
+            raise ValueError(f"{key} = {getattr(params, key)} must be > {bound}")
+
+
+def within(params: Any, low: float, high: float, *keys: str) -> None:
+    """Each of ``keys`` must lie in [low, high]."""
+    for key in keys:
+        if not low <= getattr(params, key) <= high:
+            raise ValueError(f"{key} = {getattr(params, key)} must lie in [{low:g}, {high:g}]")
+
+
 class Locator:
     """Find the line of ``key`` inside table ``[a.b]`` in the TOML text, for error messages."""
 

@@ -4,11 +4,11 @@ Layout (every table optional except ``[backbone]``'s ``name``)::
 
     name = "paper-full"
     seed = 0
-    [backbone]          name = "wacnn", then the backbone's own keys (N, M, ...)
+    [backbone]          name = one of `sclc list --kind backbone`, then the backbone's own keys
     [structural_prior]  name = "laplacian" | "sobel" | "uniform" | ...
     [text_prior]        name = "craft" | "east" | "rrd" | "none" | ..., then detector keys
     [epg]               epsilon = 1.0   (paper eq. 6)
-    [block]             name = "nesft" | "sft_cb" | "none", sites = ["g_a", "h_a", "g_s"], ...
+    [block]             name = "nesft" | "sft_cb" | "none", sites = [...] (default: every site the backbone offers)
     [loss]              name = "mse" | "wmse" | "ms-ssim", lmbda = 0.0067
     [variable_rate]     lmbda_min, lmbda_max: one model for every rate (sclc.quality)
     [train]             see TrainSpec
@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sclc.errors import SpecError, UnknownComponentError
+from sclc.hookspecs import KIND, KINDS
 from sclc.quality import VariableRateSpec
 from sclc.registry import Registry, default_registry
-from sclc.schema import Locator, from_table, to_table
-
-SITES = ("g_a", "h_a", "g_s")
+from sclc.schema import Locator, above, at_least, from_table, to_table
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,7 @@ class EPGSpec:
     epsilon: float = 1.0  # the paper leaves e unstated; 1.0 halves the prior outside text
 
     def __post_init__(self):
-        if self.epsilon <= 0:
-            raise ValueError(f"epsilon = {self.epsilon} must be > 0")
+        above(self, 0, "epsilon")
 
 
 @dataclass(frozen=True)
@@ -90,14 +88,10 @@ class TrainSpec:
     init_from: str | None = None  # stage 2: start from this codec or training checkpoint
 
     def __post_init__(self):
-        for key in ("crop", "batch_size", "max_iters", "val_interval", "checkpoint_interval", "val_images",
-                    "val_crop", "log_interval", "synthetic_images", "max_keep_checkpoints"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} = {getattr(self, key)} must be >= 1")
-        if self.cache_mb < 0 or self.min_crop_std < 0 or self.max_minutes < 0 or self.hyper_rate_warmup < 0:
-            raise ValueError("cache_mb, min_crop_std, max_minutes and hyper_rate_warmup must be >= 0")
-        if self.workers < 0 or self.clip_grad < 0 or self.lr <= 0 or self.aux_lr <= 0:
-            raise ValueError("workers and clip_grad must be >= 0, lr and aux_lr > 0")
+        at_least(self, 1, "crop", "batch_size", "max_iters", "val_interval", "checkpoint_interval", "val_images",
+                 "val_crop", "log_interval", "synthetic_images", "max_keep_checkpoints")
+        at_least(self, 0, "cache_mb", "min_crop_std", "max_minutes", "workers", "clip_grad", "hyper_rate_warmup")
+        above(self, 0, "lr", "aux_lr")
 
 
 @dataclass(frozen=True)
@@ -105,28 +99,23 @@ class Spec:
     backbone: Choice
     name: str = "unnamed"
     seed: int = 0
-    structural_prior: Choice = Choice("laplacian")
-    text_prior: Choice = Choice("none")
+    structural_prior: Choice = Choice(KIND["structural_prior"].default)
+    text_prior: Choice = Choice(KIND["text_prior"].default)
     epg: EPGSpec = EPGSpec()
-    block: Choice = Choice("none")
-    sites: tuple[str, ...] = SITES
-    loss: Choice = Choice("mse")
+    block: Choice = Choice(KIND["block"].default)
+    sites: tuple[str, ...] = ()  # where the block acts; parse_spec fills in the backbone's sites
+    loss: Choice = Choice(KIND["loss"].default)
     lmbda: float = 0.0067
     variable_rate: VariableRateSpec | None = None  # set: per-pixel quality maps instead of one lambda
     train: TrainSpec = field(default_factory=TrainSpec)
-
-    @property
-    def conditioned(self) -> bool:
-        return self.block.name != "none" and bool(self.sites)
+    conditioned: bool = False  # the block acts somewhere: parse_spec asks the block and the sites
 
     def to_dict(self) -> dict:
         """Canonical plain data (defaults filled in); ``parse_spec`` of it gives an equal Spec."""
         return {
             "name": self.name,
             "seed": self.seed,
-            "backbone": self.backbone.to_table(),
-            "structural_prior": self.structural_prior.to_table(),
-            "text_prior": self.text_prior.to_table(),
+            **{kind.name: getattr(self, kind.name).to_table() for kind in KINDS},
             "epg": to_table(self.epg),
             "block": {**self.block.to_table(), "sites": list(self.sites)},
             "loss": {**self.loss.to_table(), "lmbda": self.lmbda},
@@ -136,19 +125,11 @@ class Spec:
         }
 
 
-# Table name -> (component kind, keys the framework owns, default component name)
-_COMPONENT_TABLES = {
-    "backbone": ("backbone", ("name",), None),
-    "structural_prior": ("prior", ("name",), "laplacian"),
-    "text_prior": ("text_prior", ("name",), "none"),
-    "block": ("block", ("name", "sites"), "none"),
-    "loss": ("loss", ("name", "lmbda"), "mse"),
-}
 _TOP_KEYS = {"name": str, "seed": int}
 
 
 def _choice(table_name: str, table: Any, registry: Registry, locator: Locator) -> Choice:
-    kind, own_keys, default = _COMPONENT_TABLES[table_name]
+    kind, own_keys, default = table_name, KIND[table_name].own_keys, KIND[table_name].default
     path = (table_name,)
     if not isinstance(table, dict):
         raise SpecError(f"{locator.where(())}: '{table_name}' must be a table, got {table!r}")
@@ -178,7 +159,7 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
     """Validate plain spec data (as loaded from TOML) into a :class:`Spec`."""
     registry = registry or default_registry()
     locator = Locator(text, source)
-    known = set(_TOP_KEYS) | set(_COMPONENT_TABLES) | {"epg", "train", "variable_rate"}
+    known = set(_TOP_KEYS) | set(KIND) | {"epg", "train", "variable_rate"}
     for key, value in data.items():
         if key not in known:
             raise SpecError(f"{locator.where((), key)}: unknown top-level key '{key}'"
@@ -188,10 +169,13 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
     if "backbone" not in data:
         raise SpecError(f"{source}: the spec needs a [backbone] table with a name"
                         f" — registered backbones: {', '.join(registry.names('backbone'))}")
-    choices = {t: _choice(t, data.get(t, {}), registry, locator) for t in _COMPONENT_TABLES}
+    choices = {t: _choice(t, data.get(t, {}), registry, locator) for t in KIND}
+    supported = tuple(registry.get("backbone", choices["backbone"].name).extra.get("sites", ()))
     block_table = data.get("block", {})
     sites = from_table(_Sites, {k: v for k, v in block_table.items() if k == "sites"},
                        path=("block",), locator=locator).sites
+    sites = supported if sites is None else sites
+    conditions = registry.get("block", choices["block"].name).extra.get("conditions", True)
     loss_table = data.get("loss", {})
     lmbda = from_table(_Lambda, {k: v for k, v in loss_table.items() if k == "lmbda"},
                        path=("loss",), locator=locator).lmbda
@@ -202,30 +186,30 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
         train=from_table(TrainSpec, data.get("train", {}), path=("train",), locator=locator),
         sites=sites,
         lmbda=lmbda,
+        conditioned=conditions and bool(sites),
         variable_rate=(from_table(VariableRateSpec, data["variable_rate"], path=("variable_rate",), locator=locator)
                        if "variable_rate" in data else None),
         **choices,
     )
+    if conditions:
+        bad = [s for s in spec.sites if s not in supported]
+        if bad or not supported:
+            raise SpecError(
+                f"{locator.where(('block',), 'sites')}: backbone '{spec.backbone.name}' has no injection site "
+                + (f"{', '.join(map(repr, bad))} — choose one of {', '.join(map(repr, supported))}" if supported
+                   else f"for block '{spec.block.name}'"))
     if spec.variable_rate and not (spec.conditioned and set(spec.sites) & {"g_a", "h_a"}):
         raise SpecError(f"{locator.where(('variable_rate',))}: a variable-rate model needs a conditioning block "
                         f"at g_a or h_a, where the encoder sees the quality map (block.name, block.sites)")
-    backbone = registry.get("backbone", spec.backbone.name)
-    supported = tuple(backbone.extra.get("sites", ()))
-    if spec.conditioned:
-        bad = [s for s in spec.sites if s not in supported]
-        if bad:
-            raise SpecError(
-                f"{locator.where(('block',), 'sites')}: backbone '{spec.backbone.name}' has no "
-                f"injection site {', '.join(map(repr, bad))} — its sites: {', '.join(supported) or '(none)'}")
     return spec
 
 
 @dataclass(frozen=True)
 class _Sites:
-    sites: tuple[Literal["g_a", "h_a", "g_s"], ...] = SITES
+    sites: tuple[str, ...] | None = None  # None: the backbone's sites
 
     def __post_init__(self):
-        if len(set(self.sites)) != len(self.sites):
+        if self.sites is not None and len(set(self.sites)) != len(self.sites):
             raise ValueError(f"sites {list(self.sites)} lists a site twice")
 
 
@@ -234,8 +218,7 @@ class _Lambda:
     lmbda: float = 0.0067
 
     def __post_init__(self):
-        if self.lmbda <= 0:
-            raise ValueError(f"lmbda = {self.lmbda} must be > 0")
+        above(self, 0, "lmbda")
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -251,6 +234,27 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     except tomllib.TOMLDecodeError:
         value = raw.strip()
     return path, value
+
+
+def sweep_overrides(sweep: str | None) -> list[list[str]]:
+    """``KEY=V1,V2,...`` -> one override list per value (``[[]]`` without a sweep)."""
+    if sweep is None:
+        return [[]]
+    key, _, values = sweep.partition("=")
+    if not key or not values:
+        raise SpecError(f"--sweep {sweep!r}: expected KEY=V1,V2,... (e.g. threshold=0.5,0.6,0.7)")
+    return [[f"{key}={value}"] for value in _split_top_level(values) if value]
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas outside brackets: ``[1.0],[0.75,1.25]`` -> ``["[1.0]", "[0.75,1.25]"]``."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:

@@ -72,7 +72,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
 
 def test_the_fast_exit_after_decompress_keeps_the_output_and_the_exit_code(files, tmp_path):
     """python -m sclc ends compress/decompress with os._exit (no interpreter teardown)."""
-    from sclc.checkpoint import load_model
+    from sclc.resolve import load_model
     from sclc.codec import compress, decompress
 
     loaded = load_model(files / "spec.toml")

@@ -7,64 +7,18 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from sclc import container
-from sclc.checkpoint import export_checkpoint, load_checkpoint, load_model, model_id, save_checkpoint
+from sclc.checkpoint import load_checkpoint
 from sclc.cli import main
 from sclc.codec import compress, decompress
 from sclc.container import FormatError
 from sclc.errors import SclcError
 from sclc.imageio import prepare_image, to_pil
+from sclc.resolve import load_model
 
-from conftest import ROOT, TINY_SPEC, write
-
-SPEC = TINY_SPEC.replace("{name}", "codec-test")
-
-
-def screenshot(width=160, height=96, seed=0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    for _ in range(6):
-        x0, y0 = int(rng.integers(0, width - 10)), int(rng.integers(0, height - 10))
-        draw.rectangle([x0, y0, x0 + int(rng.integers(5, 60)), y0 + int(rng.integers(5, 30))],
-                       fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
-    draw.text((4, height // 2), "def f(x): return x", fill="black")
-    return image
-
-
-@pytest.fixture(scope="module")
-def spec_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("spec") / "codec.toml"
-    path.write_text(SPEC.format(seed=0))
-    return path
-
-
-@pytest.fixture(scope="module")
-def loaded(spec_path):
-    return load_model(spec_path)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, spec_path):
-    """A tiny model after a few real optimisation steps, saved as a codec checkpoint."""
-    from sclc.builder import build_loss
-
-    model = load_model(spec_path).model.train()
-    loss = build_loss(model.spec)
-    torch.manual_seed(0)
-    x = torch.stack([prepare_image(screenshot(64, 64, s)).tensor[0] for s in range(4)])
-    params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
-    optimizer = torch.optim.Adam(params, lr=2e-3)
-    mask = torch.zeros_like(x[:, :1])
-    for _ in range(15):
-        optimizer.zero_grad()
-        loss(model(x, mask), x, mask)["loss"].backward()
-        optimizer.step()
-    path = tmp_path_factory.mktemp("ckpt") / "trained.pt"
-    save_checkpoint(model.eval(), path)
-    return path
+from conftest import CODEC_SPEC, ROOT, screenshot, write
 
 
 def _own_reconstruction(model, image):
@@ -127,7 +81,7 @@ def test_file_embeds_its_spec_model_and_needs_nothing_else(loaded):
 
 def test_wrong_model_and_unknown_version(loaded, tmp_path):
     data = compress(screenshot(), loaded)
-    other = load_model(write(tmp_path, SPEC.format(seed=1)))
+    other = load_model(write(tmp_path, CODEC_SPEC.format(seed=1)))
     with pytest.raises(FormatError, match="written by model"):
         decompress(data, other)
     newer = bytearray(data[:-4])
@@ -164,50 +118,6 @@ def test_fuzz_random_bytes_fail_cleanly(loaded, blob, with_magic):
         decompress(blob, loaded)
 
 
-def test_checkpoint_is_weights_only_and_keeps_identity(trained, tmp_path):
-    raw = torch.load(trained, weights_only=True)
-    assert raw["format"] == "sclc-codec" and any("_quantized_cdf" in k for k in raw["state_dict"])
-    first, second = load_checkpoint(trained), load_checkpoint(trained)
-    assert model_id(first) == model_id(second)
-    image = screenshot()
-    assert compress(image, first) == compress(image, second)
-
-
-def test_export_from_training_checkpoint_and_missing_plugin(trained, tmp_path):
-    codec = torch.load(trained, weights_only=True)
-    training = {"meta": {"sclc_spec": codec["spec"], "iter": 10},
-                "state_dict": {"codec." + k: v for k, v in codec["state_dict"].items()},
-                "optimizer": {"state": {}}}
-    torch.save(training, tmp_path / "iter_10.pth")
-    model = export_checkpoint(tmp_path / "iter_10.pth", tmp_path / "exported.pt")
-    assert model_id(model) == model_id(load_checkpoint(trained))
-    alien = dict(codec)
-    alien["spec"] = {**codec["spec"], "backbone": {"name": "fancy"}}
-    alien["providers"] = {**codec["providers"], "backbone": ["fancy", "sclc-fancy"]}
-    torch.save(alien, tmp_path / "alien.pt")
-    with pytest.raises(SclcError, match="unknown backbone 'fancy'.*'sclc-fancy'"):
-        load_checkpoint(tmp_path / "alien.pt")
-    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(SclcError, match="cannot load checkpoint"):
-        load_checkpoint(tmp_path / "junk.pt")
-
-
-def test_half_export_halves_the_file_and_describes_the_rounded_model(trained, tmp_path):
-    model = load_checkpoint(trained)
-    save_checkpoint(model, tmp_path / "half.pt", half=True)  # rounds `model` in place
-    stored = torch.load(tmp_path / "half.pt", weights_only=True)["state_dict"]
-    assert stored["backbone.g_a.0.weight"].dtype == torch.float16
-    original = torch.load(trained, weights_only=True)["state_dict"]
-    nbytes = lambda state: sum(v.numel() * v.element_size() for k, v in state.items() if "cdf" not in k)  # noqa: E731
-    assert nbytes(stored) < 0.55 * nbytes(original)  # the CDF tables stay int32
-    loaded = load_checkpoint(tmp_path / "half.pt")
-    assert model_id(loaded) == model_id(model)  # same weights, same CDF tables
-    image = screenshot()
-    data = compress(image, loaded)
-    assert data == compress(image, model)
-    assert np.asarray(decompress(data, loaded)).shape == np.asarray(image).shape
-
-
 def _run(code: str, *args) -> None:
     subprocess.run([sys.executable, "-c", code, *map(str, args)], check=True, cwd=ROOT)
 
@@ -216,15 +126,15 @@ ENCODE = """
 import sys, torch
 torch.set_num_threads(int(sys.argv[3]))
 from PIL import Image
-from sclc.checkpoint import load_model
 from sclc.codec import compress
+from sclc.resolve import load_model
 open(sys.argv[2], "wb").write(compress(Image.open(sys.argv[1]), load_model(sys.argv[4])))
 """
 DECODE = """
 import sys, torch
 torch.set_num_threads(int(sys.argv[3]))
-from sclc.checkpoint import load_model
 from sclc.codec import decompress
+from sclc.resolve import load_model
 decompress(open(sys.argv[1], "rb").read(), load_model(sys.argv[4])).save(sys.argv[2])
 """
 

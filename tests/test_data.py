@@ -138,3 +138,18 @@ def test_crop_stream_is_a_pure_function_of_position():
     assert not torch.equal(a[0]["inputs"], CropStream(source, 32, seed=4)[0]["inputs"])
     val = FixedCrops(source, 32, 3)
     assert len(val) == 3 and torch.equal(val[1]["inputs"], val[1]["inputs"])
+
+
+def test_icdar_held_out_images_are_the_80_highest_numbered(tmp_path):
+    from sclc.data.icdar import HELD_OUT, held_out_names, split_images
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "gt").mkdir()
+    paths = [tmp_path / "images" / f"img_{i}.png" for i in range(1, 101)]
+    for path in paths:
+        Image.new("RGB", (4, 4)).save(path)
+    held = split_images(paths, "heldout")
+    assert len(held) == HELD_OUT and held[0].name == "img_21.png" and held[-1].name == "img_100.png"
+    assert split_images(paths, "train") == paths[:20]
+    assert held_out_names([f"{tmp_path}:boxes"]) == {p.name for p in held}
+    assert held_out_names([str(tmp_path / "images")]) == set()  # not ICDAR's layout: nothing held back

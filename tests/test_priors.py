@@ -2,9 +2,9 @@ import torch
 from hypothesis import given, strategies as st
 
 from sclc.model import epg_combine
-from sclc_plugins.priors.laplacian import Laplacian
-from sclc_plugins.priors.sobel import Sobel
-from sclc_plugins.priors.uniform import Uniform
+from sclc_plugins.structural_priors.laplacian import Laplacian
+from sclc_plugins.structural_priors.sobel import Sobel
+from sclc_plugins.structural_priors.uniform import Uniform
 
 sizes = st.tuples(st.integers(1, 3), st.integers(1, 24), st.integers(1, 24))
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 from sclc import codec
 from sclc.builder import build_loss, build_model
-from sclc.checkpoint import LoadedModel
+from sclc.resolve import LoadedModel
 from sclc.errors import SclcError
 from sclc.spec import load_spec
 from sclc.train.model import TrainableCodec

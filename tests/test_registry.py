@@ -49,7 +49,7 @@ def test_mmocr_adapter_absence_is_reported_and_harmless(registry, capsys):
 
 
 def test_mmocr_polygons_become_a_mask():
-    from sclc_plugins.detectors.mmocr_adapter import polygons_to_mask
+    from sclc_plugins.text_priors.mmocr_adapter import polygons_to_mask
 
     mask = polygons_to_mask([[2, 2, 8, 2, 8, 5, 2, 5], [0, 0, 1, 0, 1, 1]], [0.9, 0.1], 10, 12, 0.3)
     assert mask.shape == (10, 12) and mask[2:6, 2:9].all() and mask.sum() == 4 * 7
@@ -58,7 +58,7 @@ def test_mmocr_polygons_become_a_mask():
 def test_builtins_arrive_through_entry_points(registry):
     builtin_modules = {ep.value for ep in entry_points(group="sclc") if ep.dist.name == "sclc"}
     assert "sclc_plugins.backbones.wacnn" in builtin_modules
-    for kind, name in [("prior", "laplacian"), ("text_prior", "craft"), ("block", "nesft"),
+    for kind, name in [("structural_prior", "laplacian"), ("text_prior", "craft"), ("block", "nesft"),
                        ("backbone", "wacnn"), ("loss", "wmse")]:
         assert registry.get(kind, name).provider == "sclc"
 
@@ -70,8 +70,8 @@ def _fake_ep(name, value):
 def test_broken_plugin_is_reported_and_the_rest_still_load():
     registry = Registry()
     registry.load_entry_point(_fake_ep("ghost", "sclc_no_such_module"), provider="ghost-dist")
-    registry.load_entry_point(_fake_ep("laplacian", "sclc_plugins.priors.laplacian"), provider="sclc")
-    assert registry.names("prior") == ["laplacian"]
+    registry.load_entry_point(_fake_ep("laplacian", "sclc_plugins.structural_priors.laplacian"), provider="sclc")
+    assert registry.names("structural_prior") == ["laplacian"]
     [broken] = registry.broken
     assert broken.plugin == "ghost" and broken.provider == "ghost-dist"
     assert "sclc_no_such_module" in broken.error
@@ -85,7 +85,7 @@ class MisspeltHook:
 
 class Raising:
     @sclc.hookimpl
-    def sclc_register_priors(self, register):
+    def sclc_register_structural_priors(self, register):
         register("half", lambda p: None, summary="registered before the error")
         raise RuntimeError("boom")
 
@@ -94,7 +94,7 @@ def test_misspelt_hook_and_raising_plugin_are_broken_not_fatal():
     registry = Registry()
     registry.register_plugin(MisspeltHook(), name="misspelt", provider="a")
     registry.register_plugin(Raising(), name="raising", provider="b")
-    assert registry.names("prior") == []  # nothing half-registered survives
+    assert registry.names("structural_prior") == []  # nothing half-registered survives
     errors = {b.plugin: b.error for b in registry.broken}
     assert "sclc_register_prior" in errors["misspelt"]
     assert "boom" in errors["raising"]
@@ -102,25 +102,25 @@ def test_misspelt_hook_and_raising_plugin_are_broken_not_fatal():
 
 class Duplicate:
     @sclc.hookimpl
-    def sclc_register_priors(self, register):
+    def sclc_register_structural_priors(self, register):
         register("laplacian", lambda p: None, summary="another laplacian")
 
 
 def test_duplicate_name_names_both_providers():
     registry = Registry()
-    registry.load_entry_point(_fake_ep("laplacian", "sclc_plugins.priors.laplacian"), provider="sclc")
+    registry.load_entry_point(_fake_ep("laplacian", "sclc_plugins.structural_priors.laplacian"), provider="sclc")
     registry.register_plugin(Duplicate(), name="dup", provider="other-dist")
     [broken] = registry.broken
     assert "sclc" in broken.error and "other-dist" in broken.error
-    assert registry.get("prior", "laplacian").provider == "sclc"
+    assert registry.get("structural_prior", "laplacian").provider == "sclc"
 
 
 def test_plugin_allow_and_block_lists(monkeypatch):
     monkeypatch.setenv("SCLC_LOAD_PLUGINS", "laplacian,wacnn")
-    assert discover().names("prior") == ["laplacian"]
+    assert discover().names("structural_prior") == ["laplacian"]
     monkeypatch.delenv("SCLC_LOAD_PLUGINS")
     monkeypatch.setenv("SCLC_DISABLE_PLUGINS", "sobel")
-    assert "sobel" not in discover().names("prior")
+    assert "sobel" not in discover().names("structural_prior")
 
 
 def test_third_party_plugin_registers_and_builds(monkeypatch, tmp_path):
@@ -128,7 +128,7 @@ def test_third_party_plugin_registers_and_builds(monkeypatch, tmp_path):
     registry = discover()
     registry.load_entry_point(_fake_ep("local_contrast", "sclc_example_prior.plugin"),
                               provider="sclc-example-prior")
-    component = registry.get("prior", "local_contrast")
+    component = registry.get("structural_prior", "local_contrast")
     assert component.provider == "sclc-example-prior"
     spec = parse_spec({
         "backbone": {"name": "wacnn", "N": 16, "M": 16, "num_slices": 2, "max_support_slices": 1,

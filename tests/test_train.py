@@ -79,7 +79,7 @@ def test_stage_two_starts_from_init_from(spec_file, tmp_path):
 
 def test_a_conditioned_model_starts_from_a_plain_backbone_as_that_backbone(spec_file, tmp_path):
     from sclc.builder import build_model
-    from sclc.checkpoint import init_weights
+    from sclc.train.init import init_weights
     from sclc.errors import SclcError
     from sclc.registry import default_registry
 

@@ -8,7 +8,7 @@ import torch
 
 from sclc.data.stream import crop_sample, luma_std
 from sclc.spec import load_spec
-from sclc.train.hooks import HyperpriorHealthHook, TimeBudgetHook
+from sclc.train.watch import HyperpriorHealthHook, TimeBudgetHook
 from sclc.train.metric import CodecMetric
 from sclc.train.runner import build_runner
 

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
 from sclc import container, embedded, fuzz
-from sclc.checkpoint import load_checkpoint, load_model
+from sclc.checkpoint import load_checkpoint
+from sclc.resolve import load_model
 from sclc.cli import main
 from sclc.codec import compress, decompress
 from sclc.errors import SclcError
@@ -163,7 +164,7 @@ def test_an_old_file_embedding_the_full_spec_still_decodes(loaded, seeds):
 
 def test_pretrained_decoding_builds_no_text_detector():
     from sclc import zoo
-    from sclc.checkpoint import model_from_reference
+    from sclc.resolve import model_from_reference
 
     name = sorted(zoo.catalogue())[0]
     encoder = load_model(name)
@@ -267,3 +268,16 @@ def test_a_spec_table_that_is_not_a_table_is_refused_in_one_line(table):
     if table != "train":
         with pytest.raises(embedded.EmbeddedSpecError, match=f"{table} is not a table"):
             embedded.decoder_spec({"backbone": {"name": "wacnn"}, table: 5})
+
+
+@pytest.mark.parametrize("lie, message", [
+    ({"pad_h": 64}, "padding does not match"),  # a 64-pixel image claiming a 128-pixel decode
+    ({"y_shape": (8, 8)}, "latent shapes do not match"),
+])
+def test_padding_and_latent_shapes_are_checked_against_the_backbone(seeds, lie, message):
+    from sclc.container import FormatError
+
+    header, strings = container.unpack(seeds[0])
+    assert (header.height, header.width, header.pad_h) == (64, 64, 0)
+    with pytest.raises(FormatError, match=message):
+        decompress(container.pack(dataclasses.replace(header, **lie), strings))

@@ -5,8 +5,10 @@ import pytest
 import torch
 
 from sclc import zoo
-from sclc.checkpoint import load_model, save_checkpoint
-from sclc.cli import _model_args, main
+from sclc.checkpoint import save_checkpoint
+from sclc.resolve import load_model
+from sclc.cli import main
+from sclc.eval.run import models_to_evaluate
 from sclc.codec import compress, decompress
 from sclc.errors import SclcError
 
@@ -77,7 +79,7 @@ def test_damaged_or_missing_files_and_bad_names_are_clear_errors(fake_zoo):
 
 
 def test_eval_takes_a_variable_rate_model_as_one_curve_of_qualities(fake_zoo):
-    models = _model_args(["toy", "f=fixed"], qualities=(1, 4.5, 8))
+    models = models_to_evaluate(["toy", "f=fixed"], qualities=(1, 4.5, 8))
     assert [label for label, _ in models] == ["toy", "toy", "toy", "f"]
     assert [m.setting for _, m in models] == ["toy q1", "toy q4.5", "toy q8", "fixed"]
     assert len({id(m.model) for _, m in models[:3]}) == 1  # one model in memory for all its qualities

@@ -47,7 +47,7 @@ def _pretrained() -> str:
 
 
 def _models(spec_path: str):
-    from sclc.checkpoint import load_model
+    from sclc.resolve import load_model
 
     return [load_model(spec_path, decoding=True), load_model(_pretrained(), decoding=True)]
 
@@ -57,7 +57,7 @@ def _seeds(spec_path: str) -> list[tuple[int, bytes]]:
     import numpy as np
     from PIL import Image
 
-    from sclc.checkpoint import load_model
+    from sclc.resolve import load_model
     from sclc.codec import compress
 
     rng = np.random.default_rng(0)

@@ -37,8 +37,8 @@ def load_easyocr_craft(root: Path):
 
 def main(easyocr_root: str, out: str) -> None:
     from sclc.data.synthetic import render
-    from sclc_plugins.detectors.base import normalize
-    from sclc_plugins.detectors.craft import CRAFT, official_weights_path
+    from sclc_plugins.text_priors.base import normalize
+    from sclc_plugins.text_priors.craft import CRAFT, official_weights_path
 
     weights = official_weights_path()
     if weights is None:

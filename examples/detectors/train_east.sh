@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The recipe behind the shipped EAST weights (plugins/detectors/weights/east.pt), CPU only.
+# The recipe behind the shipped EAST weights (plugins/text_priors/weights/east.pt), CPU only.
 # Usage: examples/detectors/train_east.sh [DATA_DIR (default ../shared/data)] [OUT_DIR (default work_dirs/east)]
 # Times are those measured on 2 CPU cores (README "Text detectors"). The 80 held-out ICDAR
 # images are excluded by train-detector itself, so detect-eval --split heldout stays unseen.

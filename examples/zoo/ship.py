@@ -47,7 +47,8 @@ def dev_crops(out: Path, every: int, crop: int) -> Path:
 
 
 def main() -> int:
-    from sclc.checkpoint import export_checkpoint, load_model
+    from sclc.checkpoint import export_checkpoint
+    from sclc.resolve import load_model
     from sclc.eval.codecs import resolve
     from sclc.eval.run import evaluate
     from sclc.imageio import atomic_write

@@ -2,9 +2,31 @@
 
 from dataclasses import dataclass
 
-from compressai.models import Cheng2020Anchor, JointAutoregressiveHierarchicalPriors, ScaleHyperprior
+from compressai import models
 
 import sclc
+from sclc.schema import at_least
+from sclc_plugins.backbones.layout import HyperpriorLayout
+
+
+class _Zoo(HyperpriorLayout):
+    """CompressAI's classes, unchanged but for the layout facts sclc asks of a backbone and the
+    decoder's ``index_crc``, which these models do not write (their files carry 0)."""
+
+    def decompress(self, strings, shape, index_crc: int | None = None):
+        return super().decompress(strings, shape)
+
+
+class ScaleHyperprior(_Zoo, models.ScaleHyperprior):
+    pass
+
+
+class JointAutoregressiveHierarchicalPriors(_Zoo, models.JointAutoregressiveHierarchicalPriors):
+    pass
+
+
+class Cheng2020Anchor(_Zoo, models.Cheng2020Anchor):
+    pass
 
 
 @dataclass(frozen=True)
@@ -13,8 +35,7 @@ class NMParams:
     M: int = 192
 
     def __post_init__(self):
-        if min(self.N, self.M) < 1:
-            raise ValueError("N and M must be >= 1")
+        at_least(self, 1, "N", "M")
 
 
 @dataclass(frozen=True)
@@ -22,8 +43,7 @@ class NParams:
     N: int = 192
 
     def __post_init__(self):
-        if self.N < 1:
-            raise ValueError("N must be >= 1")
+        at_least(self, 1, "N")
 
 
 @sclc.hookimpl

@@ -31,6 +31,8 @@ from compressai.models.utils import conv, deconv
 from compressai.ops import quantize_ste as ste_round
 
 import sclc
+from sclc.schema import at_least
+from sclc_plugins.backbones.layout import HyperpriorLayout
 from sclc_plugins.layers.gdn import GDN
 from sclc_plugins.layers.quality_gain import QualityGain, level_from_bytes, level_to_bytes
 from sclc_plugins.layers.window_attention import WindowAttentionModule
@@ -64,8 +66,7 @@ class WACNNParams:
     quality_gains: int | None = None
 
     def __post_init__(self):
-        if min(self.N, self.M, self.num_slices, self.num_heads, self.prior_channels) < 1:
-            raise ValueError("N, M, num_slices, num_heads and prior_channels must be >= 1")
+        at_least(self, 1, "N", "M", "num_slices", "num_heads", "prior_channels")
         if self.M % self.num_slices:
             raise ValueError(f"M = {self.M} must be divisible by num_slices = {self.num_slices}")
         for width in (self.N, self.M):
@@ -107,7 +108,11 @@ def _hyper_synthesis(z: int, M: int) -> nn.Sequential:
 BlockFactory = Callable[[int, int], nn.Module]
 
 
-class WACNN(CompressionModel):
+class WACNN(HyperpriorLayout, CompressionModel):
+    fresh_prefixes = ("prior_", "cond_", "quality_gain.")  # prior branch, its blocks, quality gains (1 at q = 0.5)
+    parameter_parts = {**HyperpriorLayout.parameter_parts, "cc_": "entropy", "lrp_": "entropy",
+                       "prior_": "prior branch", "cond_": "prior branch"}
+
     def __init__(self, p: WACNNParams = WACNNParams(), block: BlockFactory | None = None,
                  sites: tuple[str, ...] = (), prior_maps: int = 1, variable_rate: bool = False):
         super().__init__()

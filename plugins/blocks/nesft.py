@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 
 import sclc
+from sclc.schema import at_least
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,7 @@ class NESFTParams:
     slope: float = 0.1  # LeakyReLU slope between FEM convolutions
 
     def __post_init__(self):
-        if self.hidden < 1:
-            raise ValueError(f"hidden = {self.hidden} must be >= 1")
+        at_least(self, 1, "hidden")
 
 
 class FEM(nn.Module):

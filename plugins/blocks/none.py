@@ -5,6 +5,6 @@ import sclc
 
 @sclc.hookimpl
 def sclc_register_blocks(register):
-    # The builder never instantiates it: choosing 'none' builds the backbone without sites.
-    register("none", lambda params, channels, prior_channels: None,
+    # conditions=False: the backbone is built without sites, so the factory is never called.
+    register("none", lambda params, channels, prior_channels: None, conditions=False,
              summary="No prior injection (plain backbone)", reference="paper Table 1 (WACNN)")

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 
 import sclc
+from sclc.schema import at_least
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,8 @@ class SFTParams:
     res_blocks: int = 1
 
     def __post_init__(self):
-        if self.hidden < 1 or self.res_blocks < 0:
-            raise ValueError("hidden must be >= 1 and res_blocks >= 0")
+        at_least(self, 1, "hidden")
+        at_least(self, 0, "res_blocks")
 
 
 class SFT(nn.Module):

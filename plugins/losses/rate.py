@@ -4,16 +4,14 @@ import math
 
 import torch
 
+from sclc.eval.metrics import psnr_from_mse
+
 
 def rate_terms(likelihoods: dict, num_pixels: int) -> dict:
     """Total ``bpp`` and one ``bpp_<name>`` per likelihood tensor (y, z, ...): the one owner of
     likelihoods -> bits, so training logs show how the rate splits."""
     parts = {f"bpp_{name}": -torch.log(lik).sum() / (math.log(2) * num_pixels) for name, lik in likelihoods.items()}
     return {"bpp": sum(parts.values()), **parts}
-
-
-def psnr_from_mse(mse: torch.Tensor) -> torch.Tensor:
-    return -10 * torch.log10(mse.clamp_min(1e-10))
 
 
 def batch_pixels(target: torch.Tensor) -> int:

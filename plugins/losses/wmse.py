@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 import sclc
+from sclc.schema import above, at_least
 from sclc_plugins.losses.rate import rd_result, weighted_squared_error
 
 
@@ -15,8 +16,8 @@ class WMSEParams:
     base: float = 0.9  # lambda_i / lambda where M_i = 0 (paper: 0.9)
 
     def __post_init__(self):
-        if self.base <= 0 or self.text_gain < 0:
-            raise ValueError("base must be > 0 and text_gain >= 0")
+        above(self, 0, "base")
+        at_least(self, 0, "text_gain")
 
 
 class RateDistortionWMSE(nn.Module):

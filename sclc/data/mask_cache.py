@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sclc.imageio import atomic_write
+from sclc.imageio import atomic_write, detect_mask
 
 
 class MaskCache:
@@ -37,9 +37,7 @@ class MaskCache:
             self.hits += 1
             return (np.asarray(Image.open(cached)) > 0).astype(np.uint8)
         self.misses += 1
-        x = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
-        with torch.no_grad():
-            mask = self.detector(x)[0, 0].numpy().astype(np.uint8)
+        mask = detect_mask(self.detector, rgb)
         buffer = io.BytesIO()
         Image.fromarray(mask * 255).save(buffer, format="PNG")
         atomic_write(cached, buffer.getvalue())

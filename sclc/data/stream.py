@@ -17,6 +17,7 @@ from torch.utils.data import Dataset, Sampler
 
 from sclc.data.quality_maps import random_quality_map
 from sclc.data.synthetic import render
+from sclc.imageio import rgb_to_tensor
 
 
 class Source(Protocol):
@@ -68,7 +69,7 @@ def crop_sample(rgb: np.ndarray, mask: np.ndarray | None, crop: int, rng: np.ran
     rgb, mask = rgb[top:top + crop, left:left + crop], mask[top:top + crop, left:left + crop]
     if rng is not None and flip and rng.random() < 0.5:
         rgb, mask = rgb[:, ::-1], mask[:, ::-1]
-    image = torch.from_numpy(np.array(rgb, dtype=np.float32)).permute(2, 0, 1).div_(255)
+    image = rgb_to_tensor(rgb)[0]
     return {"inputs": image, "mask": torch.from_numpy(np.array(mask, dtype=np.float32)).unsqueeze(0)}
 
 

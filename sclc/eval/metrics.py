@@ -1,4 +1,4 @@
-"""Image quality metrics on 8-bit RGB arrays (H, W, 3)."""
+"""Image quality metrics on 8-bit RGB arrays (H, W, 3), and PSNR of a [0, 1] tensor's MSE."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ def mse(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float |
     if not weight.any():
         return None
     return float(diff[weight].mean())
+
+
+def psnr_from_mse(mse: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB of images in [0, 1], from their mean squared error (floored at 100 dB)."""
+    return -10 * torch.log10(mse.clamp_min(1e-10))
 
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float | None:

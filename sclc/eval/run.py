@@ -11,13 +11,13 @@ from PIL import Image
 from sclc.data.boxes import find_box_file, mask_from_file
 from sclc.data.folder import list_images
 from sclc.errors import SclcError
-from sclc.imageio import load_rgb
 from sclc.eval import metrics
 from sclc.eval.codecs import ClassicCodec
+from sclc.imageio import detect_mask, load_rgb
 
 SCHEMA = "sclc-eval/1"
 PSNR_CAP = 100.0  # identical images have infinite PSNR; JSON has no infinity
-POINT_KEYS = ("bpp", "psnr", "ms_ssim", "text_psnr", "encode_s", "decode_s")
+POINT_KEYS = ("bpp", "psnr", "ms_ssim", "text_psnr", "encode_s", "decode_s")  # what _measure reports
 
 
 class DetectorMasks:
@@ -40,11 +40,7 @@ class DetectorMasks:
             from sclc.data.mask_cache import MaskCache
 
             return MaskCache(self.cache_dir, name, params, module)(rgb, path)
-        import torch
-
-        x = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div(255)[None]
-        with torch.no_grad():
-            return module(x)[0, 0].numpy().astype(np.uint8)
+        return detect_mask(module, rgb)
 
 
 def _text_mask(path: Path, rgb: np.ndarray, box_dirs, detector,
@@ -85,8 +81,9 @@ def _measure(original, mask, encode, decode) -> dict:
 
 
 def _mean(rows: list[dict]) -> dict:
+    """The mean of every metric the rows hold (None where no image has it)."""
     out = {}
-    for key in POINT_KEYS:
+    for key in dict.fromkeys(k for r in rows for k in r if k not in ("image", "bytes")):
         values = [r[key] for r in rows if r.get(key) is not None]
         out[key] = float(np.mean(values)) if values else None
     return out
@@ -134,6 +131,42 @@ def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: lis
         "points": [{"curve": curve, "kind": kind, "setting": settings[(kind, curve, key)], "mean": _mean(rows),
                     "images": rows} for (kind, curve, key), rows in points.items()],
     }
+
+
+QUALITIES = (1, 2, 3, 4, 5, 6, 7, 8)  # where variable-rate models are evaluated by default
+
+
+def models_to_evaluate(values: list[str], qualities=QUALITIES, text_quality: float = 0.0) -> list[tuple[str, object]]:
+    """``--model PATH`` or ``--model LABEL=PATH`` -> (label, loaded model) points; points with one
+    label form one RD curve: a variable-rate model gives one point per quality."""
+    from sclc.resolve import load_model
+
+    out = []
+    for value in values:
+        label, _, path = value.partition("=")
+        if not path or Path(value).exists():
+            label, path = "", value
+        loaded = load_model(path)
+        label = label or loaded.model.spec.name
+        if loaded.model.rate is None:
+            out.append((label, loaded))
+        else:
+            out += [(label, loaded.at_quality(q, text_quality)) for q in qualities]
+    return out
+
+
+def read_results(path: str | Path) -> dict:
+    """A results file written by :func:`evaluate`, checked to be one."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as file:
+            results = json.load(file)
+    except (OSError, ValueError) as exc:
+        raise SclcError(f"cannot read results {path}: {exc}") from None
+    if not isinstance(results, dict) or results.get("schema") != SCHEMA:
+        raise SclcError(f"{path} is not an sclc eval results file (schema {SCHEMA})")
+    return results
 
 
 def _progress(total: int, enabled: bool):

@@ -14,6 +14,8 @@ import torch
 from mmengine.model import BaseModel, MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
 
+from sclc.eval.metrics import psnr_from_mse
+
 
 def is_aux_parameter(name: str) -> bool:
     return name.endswith(".quantiles")
@@ -29,7 +31,7 @@ def masked_psnr(x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> lis
             out.append(None)
             continue
         mse = ((xh.clamp(0, 1) - xi) ** 2 * weight).sum() / count
-        out.append(float(-10 * torch.log10(mse.clamp_min(1e-10))))
+        out.append(float(psnr_from_mse(mse)))
     return out
 
 
@@ -65,7 +67,7 @@ class TrainableCodec(BaseModel):
     def _per_image(out: dict, inputs: torch.Tensor, mask: torch.Tensor, qmap, loss: float) -> list[dict]:
         x_hat = out["x_hat"].clamp(0, 1)
         mse = ((x_hat - inputs) ** 2).flatten(1).mean(1)
-        rows = [{"psnr": p, "loss": loss} for p in (-10 * torch.log10(mse.clamp_min(1e-10))).tolist()]
+        rows = [{"psnr": p, "loss": loss} for p in psnr_from_mse(mse).tolist()]
         pixels = inputs.shape[-2] * inputs.shape[-1]
         for name, lik in out["likelihoods"].items():
             for row, bits in zip(rows, (-torch.log2(lik).flatten(1).sum(1)).tolist()):

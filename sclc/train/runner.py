@@ -14,17 +14,23 @@ from mmengine.runner import Runner
 from torch.utils.data import default_collate
 
 from sclc.builder import build_loss, build_model
-from sclc.checkpoint import init_weights, load_state_for_init
 from sclc.data.folder import ImageFolder
 from sclc.data.stream import CropStream, FixedCrops, StreamSampler, SyntheticSource
 from sclc.errors import SclcError
 from sclc.registry import default_registry
 from sclc.spec import Spec
 from sclc.train.atomic import AtomicCheckpointHook
-from sclc.train.hooks import HyperpriorHealthHook, PlateauLRHook, SclcCheckpointHook, TimeBudgetHook
+from sclc.train.hooks import SclcCheckpointHook
+from sclc.train.init import init_weights, load_state_for_init
+from sclc.train.lr_schedule import PlateauLRHook
 from sclc.train.metric import CodecMetric
-from sclc.train.model import SclcDistributedDataParallel, TrainableCodec, is_aux_parameter
+from sclc.train.model import (
+    SclcDistributedDataParallel,
+    TrainableCodec,
+    is_aux_parameter,
+)
 from sclc.train.rate_warmup import HyperRateWarmupHook
+from sclc.train.watch import HyperpriorHealthHook, TimeBudgetHook
 
 VAL_SEED_OFFSET = 10_000_019  # validation screens never coincide with training screens
 

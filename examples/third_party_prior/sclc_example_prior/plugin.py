@@ -35,6 +35,6 @@ class LocalContrast(nn.Module):
 
 
 @sclc.hookimpl
-def sclc_register_priors(register):
+def sclc_register_structural_priors(register):
     register("local_contrast", lambda params: LocalContrast(params), params=LocalContrastParams,
              summary="|luma - box blur| (example third-party plugin)", reference="examples/third_party_prior")

@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import sclc
 from sclc.errors import SclcError
-from sclc_plugins.detectors.base import MaskParams, TextDetector, read_state
+from sclc_plugins.text_priors.base import MaskParams, TextDetector, normalize, read_state
 
 
 class VGG16BNBase(nn.Module):
@@ -133,8 +133,9 @@ class CRAFT(TextDetector):
 
     def training_loss(self, images, masks, boxes) -> torch.Tensor:
         """MSE on region/affinity maps against targets approximated from word boxes, with the
-        text pixels weighted like the rest of the crop put together (CRAFT's OHEM in spirit)."""
-        scores = self.scores(images)
+        text pixels weighted like the rest of the crop put together (CRAFT's OHEM in spirit).
+        ``images`` in [0, 1]."""
+        scores = self.scores(normalize(images))
         targets = torch.stack([craft_targets(b, *scores.shape[-2:]) for b in boxes]).to(scores)
         error = (scores - targets) ** 2
         positive = targets > 0.1

@@ -1,4 +1,4 @@
-"""What ``sclc build`` reports: components, parameter counts per part, one forward pass."""
+"""The ``sclc build`` summary: components, parameter counts per part, one forward pass."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sclc.model import parameter_counts
 from sclc.spec import load_spec
 
 
-def build_report(spec_path: str, overrides: list[str] = (), size: int = 128) -> dict:
+def build_summary(spec_path: str, overrides: list[str] = (), size: int = 128) -> dict:
     spec = load_spec(spec_path, overrides)
     model = build_model(spec).eval()
     loss = build_loss(spec)
@@ -46,7 +46,7 @@ def build_report(spec_path: str, overrides: list[str] = (), size: int = 128) -> 
     }
 
 
-def format_report(report: dict) -> str:
+def format_summary(report: dict) -> str:
     c = report["components"]
     lines = [f"{report['name']}  ({report['spec']})",
              f"  backbone          {c['backbone']}",

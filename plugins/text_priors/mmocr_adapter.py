@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 import sclc
-from sclc_plugins.detectors.base import MaskParams, postprocess
+from sclc_plugins.text_priors.base import MaskParams, postprocess
 
 MODELS = ("dbnet", "dbnetpp", "psenet", "panet", "fcenet", "textsnake", "maskrcnn")
 

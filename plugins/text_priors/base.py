@@ -12,6 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sclc.errors import SclcError
+from sclc.schema import at_least, within
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -33,10 +34,8 @@ class MaskParams:
         for scale in self.scales:
             if not 0.05 <= scale <= 8:
                 raise ValueError(f"scale = {scale} in scales must lie in [0.05, 8]")
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"threshold = {self.threshold} must lie in [0, 1]")
-        if self.dilation < 0 or self.min_area < 0:
-            raise ValueError(f"dilation = {self.dilation} and min_area = {self.min_area} must be >= 0")
+        within(self, 0, 1, "threshold")
+        at_least(self, 0, "dilation", "min_area")
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import sclc
-from sclc_plugins.priors.luma import luma
+from sclc_plugins.structural_priors.luma import luma
 
 KERNEL = ((1.0, 1.0, 1.0), (1.0, -8.0, 1.0), (1.0, 1.0, 1.0))
 
@@ -25,6 +25,6 @@ class Laplacian(nn.Module):
 
 
 @sclc.hookimpl
-def sclc_register_priors(register):
+def sclc_register_structural_priors(register):
     register("laplacian", lambda params: Laplacian(), summary="Laplacian magnitude (3x3, centre -8)",
              reference="paper eq. 5")

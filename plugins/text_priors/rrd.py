@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torchvision.ops import box_iou, nms
 
 import sclc
-from sclc_plugins.detectors.base import (MaskParams, TextDetector, load_weights, normalize, pad_to, postprocess,
+from sclc_plugins.text_priors.base import (MaskParams, TextDetector, load_weights, normalize, pad_to, postprocess,
                                          rasterize_rboxes, rescale)
-from sclc_plugins.detectors.timm_features import feature_backbone
+from sclc_plugins.text_priors.timm_features import feature_backbone
 
 ASPECT_RATIOS = (1.0, 2.0, 3.0, 5.0, 7.0)  # text lines are long: SSD/TextBoxes-style default boxes
 
@@ -109,7 +109,8 @@ class RRD(TextDetector):
     def training_loss(self, images, masks, boxes) -> torch.Tensor:
         """SSD matching (IoU >= 0.5 positive, < 0.4 negative, each box's best anchor forced positive),
         cross-entropy with 3:1 hard-negative mining, smooth-L1 on the box deltas (angle 0 for
-        axis-aligned word boxes)."""
+        axis-aligned word boxes). ``images`` in [0, 1]."""
+        images = normalize(images)
         logits, deltas, anchors = [], [], []
         for cls, reg, stride in self.net(images):
             h, w = cls.shape[-2:]

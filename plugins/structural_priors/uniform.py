@@ -12,6 +12,6 @@ class Uniform(nn.Module):
 
 
 @sclc.hookimpl
-def sclc_register_priors(register):
+def sclc_register_structural_priors(register):
     register("uniform", lambda params: Uniform(), summary="Constant map of ones (no structural prior)",
              reference="paper Table 3")

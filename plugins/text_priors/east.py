@@ -15,8 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import sclc
-from sclc_plugins.detectors.base import MaskParams, TextDetector, load_weights
-from sclc_plugins.detectors.timm_features import feature_backbone
+from sclc_plugins.text_priors.base import MaskParams, TextDetector, load_weights, normalize
+from sclc_plugins.text_priors.timm_features import feature_backbone
 
 
 def conv_bn_relu(in_ch: int, out_ch: int, kernel: int) -> nn.Sequential:
@@ -76,7 +76,8 @@ class EAST(TextDetector):
 
     def training_loss(self, images, masks, boxes) -> torch.Tensor:
         """EAST's loss: dice on the score map + (-log IoU of the four edge distances + 10 (1 - cos angle))
-        on text pixels. Axis-aligned word boxes give angle 0."""
+        on text pixels. Axis-aligned word boxes give angle 0. ``images`` in [0, 1]."""
+        images = normalize(images)
         score, geometry = self.net(images)
         stride = images.shape[-1] // score.shape[-1]
         target = (F.avg_pool2d(masks, stride) > 0.5).float()

@@ -5,7 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import sclc
-from sclc_plugins.priors.luma import luma
+from sclc_plugins.structural_priors.luma import luma
 
 _GX = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
 
@@ -22,6 +22,6 @@ class Sobel(nn.Module):
 
 
 @sclc.hookimpl
-def sclc_register_priors(register):
+def sclc_register_structural_priors(register):
     register("sobel", lambda params: Sobel(), summary="Sobel gradient magnitude",
              reference="alternative structural prior (not in the paper)")

@@ -1,0 +1,33 @@
+"""The command groups of ``sclc``: one module per group, each adding its own subcommands.
+
+A group module defines ``add_commands(sub)``, adding parsers whose ``func`` is a thin handler:
+parse, call the library, print. Adding a group is one module and one line in ``GROUPS``.
+Handlers import the library inside themselves, so that ``sclc --help`` starts without torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# In the order ``sclc --help`` lists their commands.
+GROUPS = ("components", "models", "codec", "train", "evaluate", "detect")
+
+
+def add_all(sub) -> None:
+    for group in GROUPS:
+        importlib.import_module(f"{__name__}.{group}").add_commands(sub)
+
+
+def add_set(parser: argparse.ArgumentParser, help: str = "override a spec field, e.g. --set backbone.N=64 "
+            "(repeatable)") -> None:
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def cell(value, spec: str) -> str:
+    """A table cell: the formatted value, or "-" where nothing was measured."""
+    return "-" if value is None else format(value, spec)

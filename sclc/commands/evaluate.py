@@ -1,0 +1,107 @@
+"""``sclc eval`` (real-bitstream RD points), ``sclc bdrate`` and ``sclc plot`` (of a results file)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from sclc.commands import add_json, cell
+from sclc.errors import SclcError
+
+# Metric -> (column header, format): a metric gets a column when the results hold it.
+COLUMNS = {"bpp": ("bpp", "8.4f"), "psnr": ("PSNR", "7.2f"), "ms_ssim": ("MS-SSIM", "8.4f"),
+           "text_psnr": ("text PSNR", "10.2f"), "encode_s": ("enc s", "7.3f"), "decode_s": ("dec s", "7.3f")}
+
+
+def format_points(results: dict) -> str:
+    """One row per RD point, one column per metric the points hold."""
+    points = results["points"]
+    present = {key for p in points for key in p["mean"]}
+    columns = [(key, *COLUMNS[key]) for key in COLUMNS if key in present]
+    columns += [(key, key, "8.4g") for key in sorted(present - set(COLUMNS))]
+    lines = [f"{'curve':<20} {'setting':>10} " + " ".join(f"{head:>{len(format(0.0, fmt))}}" for _, head, fmt in columns)]
+    for p in points:
+        lines.append(f"{p['curve']:<20} {p['setting']!s:>10} " +
+                     " ".join(cell(p["mean"].get(key), fmt).rjust(len(format(0.0, fmt))) for key, _, fmt in columns))
+    return "\n".join(lines)
+
+
+def _eval(args) -> int:
+    from sclc.eval.codecs import resolve
+    from sclc.eval.run import QUALITIES, evaluate, models_to_evaluate
+    from sclc.imageio import atomic_write
+
+    codecs, skipped = resolve(args.codec)  # unknown names raise; known but missing ones are skipped
+    for message in skipped:
+        print(message, file=sys.stderr)
+    models = models_to_evaluate(args.model, args.qualities or QUALITIES, args.text_quality)
+    if not models and not codecs:
+        raise SclcError("nothing to evaluate: give --model and/or --codec")
+    detector = None
+    if args.detector:
+        from sclc.registry import default_registry
+
+        component = default_registry().get("text_prior", args.detector)
+        params = component.default_params()
+        detector = (args.detector, params, component.factory(params))
+    results = evaluate(args.data_dir, models, codecs, box_dirs=tuple(args.box_dir), detector=detector,
+                       limit=args.limit, progress=not args.quiet, mask_cache=args.mask_cache)
+    atomic_write(args.out, (json.dumps(results, indent=1) + "\n").encode())
+    if args.plot:
+        from sclc.eval.plot import plot
+
+        plot(results, args.plot)
+    print(format_points(results))
+    print(f"results: {args.out}" + (f", plot: {args.plot}" if args.plot else ""))
+    return 0
+
+
+def _bdrate(args) -> int:
+    from sclc.eval.bdrate import format_table, table
+    from sclc.eval.run import read_results
+
+    rows = table(read_results(args.results), args.anchor)
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows, args.anchor))
+    return 0
+
+
+def _plot(args) -> int:
+    from sclc.eval.plot import plot
+    from sclc.eval.run import read_results
+
+    plot(read_results(args.results), args.out)
+    print(args.out)
+    return 0
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("eval", help="real-bitstream RD evaluation of models and classic codecs on a folder")
+    p.add_argument("data_dir")
+    p.add_argument("--model", action="append", default=[],
+                   help="[LABEL=]CHECKPOINT, SPEC or pretrained name (all its qualities); repeatable")
+    p.add_argument("--codec", action="append", default=[],
+                   help="jpeg, webp, avif, jpeg2000, jpegxl (or jxl), hevc, avif-screen (repeatable)")
+    p.add_argument("--out", required=True, help="results JSON")
+    p.add_argument("--plot", help="also write an RD plot (PNG)")
+    p.add_argument("--box-dir", action="append", default=[], help="extra folder of <stem>.tsv / gt_<stem>.txt boxes")
+    p.add_argument("--detector", help="text prior for the text-region PSNR of images without boxes")
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--qualities", type=float, nargs="+", metavar="Q",
+                   help="qualities at which variable-rate models are evaluated (default 1 .. 8)")
+    p.add_argument("--text-quality", type=float, default=0.0, metavar="D",
+                   help="variable-rate models code the text mask D qualities higher")
+    p.add_argument("--mask-cache", help="folder caching detector masks across runs (encode times then "
+                   "exclude the codecs' text detectors)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_eval)
+
+    p = sub.add_parser("bdrate", help="BD-rate table of every curve against an anchor curve")
+    p.add_argument("results")
+    p.add_argument("--anchor", required=True)
+    add_json(p)
+    p.set_defaults(func=_bdrate)
+
+    p = sub.add_parser("plot", help="RD plot of a results file")
+    p.add_argument("results")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_plot)

@@ -1,0 +1,71 @@
+"""``sclc models`` (the pretrained zoo), ``sclc demo`` and ``sclc export`` (training -> codec checkpoint)."""
+
+from __future__ import annotations
+
+import json
+
+from sclc.commands import add_json, cell
+
+
+def _models(args) -> int:
+    from sclc import zoo
+
+    rows = list(zoo.catalogue().values())
+    if args.json:
+        print(json.dumps([{**m.__dict__, "path": str(m.path)} for m in rows], indent=2))
+        return 0
+    if not rows:
+        print("no pretrained models installed")
+        return 0
+    print(f"{'name':<8} {'qualities':>9} {'quality':>7} {'bpp':>7} {'PSNR':>7} {'text PSNR':>10}  summary")
+    for m in rows:
+        low, high = m.qualities
+        for i, r in enumerate(m.measured or ({},)):
+            bpp, psnr, text = (cell(r.get(key), spec) for key, spec in
+                               (("bpp", "7.3f"), ("psnr", "7.2f"), ("text_psnr", "10.2f")))
+            head = f"{m.name:<8} {f'{low:g}..{high:g}':>9}" if i == 0 else " " * 18
+            print(f"{head} {cell(r.get('quality'), '7g'):>7} {bpp:>7} {psnr:>7} {text:>10}  {m.summary if i == 0 else ''}")
+    print(f"measured on: {zoo.DIRECTORY / 'MODEL_CARD.md'}")
+    return 0
+
+
+def _demo(args) -> int:
+    from pathlib import Path
+
+    from sclc.demo import format_rows, run_demo
+
+    rows = run_demo(args.model, args.quality, Path(args.out_dir), args.width, args.height, args.seed)
+    print(f"generated {args.width}x{args.height} screenshot (seed {args.seed}); classic codecs at the largest "
+          f"quality that fits the learned file")
+    print(format_rows(rows))
+    print(f"images and files: {args.out_dir}/")
+    return 0
+
+
+def _export(args) -> int:
+    from sclc.checkpoint import export_checkpoint, model_id
+
+    model = export_checkpoint(args.checkpoint, args.output, half=args.half)
+    print(f"{args.output}: codec checkpoint of '{model.spec.name}' (model id {model_id(model).hex()})")
+    return 0
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("demo", help="a pretrained codec vs JPEG and WebP at the same size on a generated screenshot")
+    p.add_argument("--model", default="sci", help="pretrained name, checkpoint or spec (default sci)")
+    p.add_argument("--quality", type=float, help="quality of a variable-rate model, 1 (smallest) .. 8 (default 4)")
+    p.add_argument("--out-dir", default="sclc-demo")
+    p.add_argument("--width", type=int, default=1280)
+    p.add_argument("--height", type=int, default=720)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("models", help="list the pretrained models shipped with sclc")
+    add_json(p)
+    p.set_defaults(func=_models)
+
+    p = sub.add_parser("export", help="turn a training checkpoint into a codec checkpoint (weights_only-safe)")
+    p.add_argument("checkpoint")
+    p.add_argument("output")
+    p.add_argument("--half", action="store_true", help="store weights as float16 (the model is rounded first)")
+    p.set_defaults(func=_export)
