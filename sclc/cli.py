@@ -64,7 +64,12 @@ def _cmd_demo(args) -> int:
     print(f"generated {args.width}x{args.height} screenshot (seed {args.seed}); classic codecs at the largest "
           f"quality that fits the learned file")
     print(format_rows(rows))
-    print(f"images and files: {args.out_dir}/")
+    from sclc.ocr import available
+
+    reason = available("tesseract")
+    if reason:
+        print(f"no CER: {reason}")
+    print(f"images and files: {args.out_dir}/ (report.html: the comparison as a page)")
     return 0
 
 
@@ -189,20 +194,35 @@ def _cmd_eval(args) -> int:
         component = default_registry().get("text_prior", args.detector)
         params = component.default_params()
         detector = (args.detector, params, component.factory(params))
+    if args.crops < 0:
+        raise SclcError(f"--crops must be 0 or more, got {args.crops}")
+    engine = None
+    if args.ocr:
+        from sclc.ocr import engine as ocr_engine
+
+        engine = ocr_engine(args.ocr)  # one not installed is an error, never skipped
     results = evaluate(args.data_dir, models, codecs, box_dirs=tuple(args.box_dir), detector=detector,
-                       limit=args.limit, progress=not args.quiet, mask_cache=args.mask_cache)
+                       limit=args.limit, progress=not args.quiet, mask_cache=args.mask_cache,
+                       ocr_engine=engine, crops=args.crops)
     atomic_write(args.out, (json.dumps(results, indent=1) + "\n").encode())
     if args.plot:
         from sclc.eval.plot import plot
 
         plot(results, args.plot)
-    print(f"{'curve':<20} {'setting':>10} {'bpp':>8} {'PSNR':>7} {'MS-SSIM':>8} {'text PSNR':>10} {'enc s':>7} {'dec s':>7}")
+    ocr_head = f" {'CER':>6} {'CER gt':>6}" if engine else ""
+    print(f"{'curve':<20} {'setting':>10} {'bpp':>8} {'PSNR':>7} {'MS-SSIM':>8} {'text PSNR':>10}{ocr_head} "
+          f"{'enc s':>7} {'dec s':>7}")
     fmt = _cell
     for p in results["points"]:
         m = p["mean"]
+        ocr_cells = f" {fmt(m['cer'], '6.3f'):>6} {fmt(m['cer_gt'], '6.3f'):>6}" if engine else ""
         print(f"{p['curve']:<20} {p['setting']!s:>10} {fmt(m['bpp'], '8.4f')} {fmt(m['psnr'], '7.2f')} "
-              f"{fmt(m['ms_ssim'], '8.4f')} {fmt(m['text_psnr'], '10.2f')} {fmt(m['encode_s'], '7.3f')} "
+              f"{fmt(m['ms_ssim'], '8.4f')} {fmt(m['text_psnr'], '10.2f')}{ocr_cells} {fmt(m['encode_s'], '7.3f')} "
               f"{fmt(m['decode_s'], '7.3f')}")
+    if engine:
+        floors = [f["cer_gt"] for f in results["ocr"]["originals"].values() if f["cer_gt"] is not None]
+        floor = f"{sum(floors) / len(floors):.3f} over {len(floors)} images" if floors else "- (no ground-truth words)"
+        print(f"OCR {engine.name} {engine.version}: CER gt of the originals (the metric's floor) {floor}")
     print(f"results: {args.out}" + (f", plot: {args.plot}" if args.plot else ""))
     return 0
 
@@ -220,18 +240,29 @@ def _read_results(path: str) -> dict:
             results = json.load(file)
     except (OSError, ValueError) as exc:
         raise SclcError(f"cannot read results {path}: {exc}") from None
-    if not isinstance(results, dict) or results.get("schema") != "sclc-eval/1":
-        raise SclcError(f"{path} is not an sclc eval results file (schema sclc-eval/1)")
+    from sclc.eval.run import READABLE_SCHEMAS
+
+    if not isinstance(results, dict) or results.get("schema") not in READABLE_SCHEMAS:
+        raise SclcError(f"{path} is not an sclc eval results file (schema {' or '.join(READABLE_SCHEMAS)})")
     return results
 
 
 def _cmd_bdrate(args) -> int:
     import json
 
-    from sclc.eval.bdrate import format_table, table
+    from sclc.eval.bdrate import format_table, readable_table, table
 
-    rows = table(_read_results(args.results), args.anchor)
-    print(json.dumps(rows, indent=2) if args.json else format_table(rows, args.anchor))
+    results = _read_results(args.results)
+    rows = table(results, args.anchor)
+    readable = readable_table(results, args.max_cer)
+    if args.json:
+        print(json.dumps({**rows, f"bpp_cer<={args.max_cer:g}": readable} if readable else rows, indent=2))
+        return 0
+    print(format_table(rows, args.anchor))
+    if readable:
+        print(f"\nbits to keep text readable (mean CER <= {args.max_cer:g} from this rate up)")
+        for name, bpp in readable.items():
+            print(f"{name:<28}{_cell(bpp, '12.4f'):>12}")
     return 0
 
 
@@ -239,6 +270,14 @@ def _cmd_plot(args) -> int:
     from sclc.eval.plot import plot
 
     plot(_read_results(args.results), args.out)
+    print(args.out)
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from sclc import html_report
+
+    html_report.write(_read_results(args.results), args.out, args.anchor, args.max_cer)
     print(args.out)
     return 0
 
@@ -426,11 +465,17 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask-cache", help="folder caching detector masks across runs (encode times then "
                    "exclude the codecs' text detectors)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--ocr", metavar="ENGINE", help="also read every image with an offline OCR engine (tesseract "
+                   "or easyocr): CER against the original's text and the box files' words")
+    p.add_argument("--crops", type=int, default=3, metavar="N",
+                   help="keep text-region crops of the first N images for `sclc report` (default 3; 0: none)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("bdrate", help="BD-rate table of every curve against an anchor curve")
     p.add_argument("results")
     p.add_argument("--anchor", required=True)
+    p.add_argument("--max-cer", type=float, default=0.05, metavar="C",
+                   help="CER at which text still counts as readable, for the bits-to-readable column (default 0.05)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bdrate)
 
@@ -438,6 +483,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("results")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_plot)
+
+    p = sub.add_parser("report", help="one self-contained HTML page of a results file: RD plots, BD-rates, crops")
+    p.add_argument("results")
+    p.add_argument("--out", required=True, help="HTML file")
+    p.add_argument("--anchor", help="BD-rate anchor curve (default jpeg, else the first curve)")
+    p.add_argument("--max-cer", type=float, default=0.05, metavar="C", help="CER that still counts as readable")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("detect", help="write a text mask (and an overlay picture) for one image")
     p.add_argument("image")
