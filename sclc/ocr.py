@@ -130,8 +130,13 @@ class EasyOCR:
         words = []
         for line, (corners, text, _) in enumerate(self._reader.readtext(rgb)):
             xs, ys = [int(round(p[0])) for p in corners], [int(round(p[1])) for p in corners]
-            for part in text.split():  # easyocr reads a line as one box; keep one Word per line
-                words.append(Word((min(xs), min(ys), max(xs), max(ys)), part, line))
+            x0, x1, width = min(xs), max(xs), max(len(text), 1)
+            start = 0
+            for part in text.split(" "):  # easyocr boxes a run of words: share its width by characters
+                if part:
+                    left = x0 + (x1 - x0) * start // width
+                    words.append(Word((left, min(ys), x0 + (x1 - x0) * (start + len(part)) // width, max(ys)), part, line))
+                start += len(part) + 1
         return words
 
 
