@@ -99,9 +99,12 @@ def _matched(results: dict, image: str, reference: str) -> list[list[tuple[dict,
         return []
     ladder = sorted(by_curve[reference], key=lambda pr: pr[1]["bpp"])
     picks = sorted({round(i * (len(ladder) - 1) / max(MATCHED_RATES - 1, 1)) for i in range(MATCHED_RATES)})
-    rows = []
+    rows, targets = [], []
     for index in picks:
         target = ladder[index][1]["bpp"]
+        if targets and target <= targets[-1] * 1.1:
+            continue  # a curve whose rate hardly moves gives one row, not three alike
+        targets.append(target)
         rows.append([min(entries, key=lambda pr: abs(pr[1]["bpp"] - target)) for _, entries in sorted(by_curve.items())])
     return rows
 
