@@ -1,12 +1,13 @@
 """Is the text still readable? Offline OCR engines and the character error rate (CER).
 
-An engine reads an 8-bit RGB image into words with their boxes. Two ways to score a decoded image:
+An engine reads an 8-bit RGB image into words with their boxes. :func:`word_cer` scores what it
+reads in a decoded image against reference words with boxes: each reference word is compared with
+the words read inside its box, so the order in which a page is read does not matter. Two references:
 
-- :func:`cer` of its text against the original's text (read by the same engine): how much of what
-  could be read before compression can still be read after it.
-- :func:`word_cer` against ground-truth words with boxes (ICDAR ``gt_*.txt``, the slides' and pages'
-  ``.tsv`` files): each ground-truth word is compared with the words the engine read inside its box,
-  so reading order does not matter. On an original this is the metric's own floor.
+- the words the same engine read in the original (``cer``): how much of what could be read before
+  compression can still be read, in the same place, after it;
+- ground-truth words (``cer_gt``; ICDAR ``gt_*.txt``, the slides' and pages' ``.tsv`` files). On an
+  original this is the metric's own floor.
 
 Edit distances come from rapidfuzz. An engine that is not installed raises :class:`SclcError`
 naming what is missing: it is never silently skipped.
@@ -38,21 +39,6 @@ def text_of(words: list[Word]) -> str:
     for word in words:
         lines.setdefault(word.line, []).append(word.text)
     return "\n".join(" ".join(parts) for parts in lines.values())
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.split())
-
-
-def cer(reference: str, hypothesis: str) -> float | None:
-    """Character error rate: Levenshtein distance / reference length, whitespace runs counted as one
-    space. None where the reference has no characters (nothing to lose)."""
-    from rapidfuzz.distance import Levenshtein
-
-    reference, hypothesis = _normal(reference), _normal(hypothesis)
-    if not reference:
-        return None
-    return Levenshtein.distance(reference, hypothesis) / len(reference)
 
 
 def word_cer(truth: list[tuple[Box, str]], words: list[Word]) -> float | None:

@@ -97,13 +97,17 @@ class TextReading:
         self.engine, self.truth = engine, truth
         words = engine.read(rgb)
         self.text = ocr.text_of(words)
+        self.read = [(w.box, w.text) for w in words]  # what was readable, where
         self.floor = ocr.word_cer(truth, words) if truth else None  # the metric's own floor on this image
 
     def score(self, decoded: np.ndarray) -> dict:
+        """``cer``: the original's words against what is read in the same places of ``decoded``
+        (word by word, so a page layout read in another order costs nothing); ``cer_gt``: the same
+        against the ground-truth words."""
         from sclc import ocr
 
         words = self.engine.read(decoded)
-        return {"cer": ocr.cer(self.text, ocr.text_of(words)),
+        return {"cer": ocr.word_cer(self.read, words),
                 "cer_gt": ocr.word_cer(self.truth, words) if self.truth else None}
 
 
