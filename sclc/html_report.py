@@ -153,7 +153,8 @@ def render(results: dict, anchor: str | None = None, max_cer: float = 0.05, titl
             floor = (f" Its CER on the originals against ground-truth words (the metric's floor): "
                      f"{sum(floors) / len(floors):.3f} over {len(floors)} images." if floors else "")
             summary += (f" Text read by {html.escape(str(ocr['engine']))} {html.escape(str(ocr['version']))}; "
-                        f"CER is against the text it read in the original.{floor}")
+                        f"CER compares, word by word, what it read in the original with what it reads in the same "
+                        f"places after decoding.{floor}")
         body = (f"<h1>{html.escape(title)}</h1><p>{summary}</p><h2>Rate-distortion</h2><div class=\"plots\">{plots}"
                 f"</div>{_bd_section(results, anchor, max_cer)}{_rd_table(results)}{_crop_section(results, reference)}")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
