@@ -27,7 +27,12 @@ CASES = {
     "train": [["train", "{tmp}/missing.toml", "--work-dir", "{tmp}/w"],
               ["train", "{tmp}/spec.toml", "--work-dir", "{tmp}/w", "--set", "train.crop=0"]],
     "eval": [["eval", "{tmp}", "--codec", "jxll", "--out", "{tmp}/r.json"],
-             ["eval", "{tmp}", "--out", "{tmp}/r.json"]],
+             ["eval", "{tmp}", "--out", "{tmp}/r.json"],
+             ["eval", "{tmp}", "--codec", "jpeg", "--ocr", "nope", "--out", "{tmp}/r.json"],
+             ["eval", "{tmp}", "--codec", "jpeg", "--crops", "-1", "--out", "{tmp}/r.json"]],
+    "report": [["report", "{tmp}/missing.json", "--out", "{tmp}/r.html"],
+               ["report", "{tmp}/text.png", "--out", "{tmp}/r.html"],
+               ["report", "{tmp}/malformed.json", "--out", "{tmp}/r.html"]],
     "bdrate": [["bdrate", "{tmp}/missing.json", "--anchor", "a"], ["bdrate", "{tmp}/text.png", "--anchor", "a"]],
     "plot": [["plot", "{tmp}/missing.json", "--out", "{tmp}/p.png"]],
     "detect": [["detect", "{tmp}/missing.png", "--detector", "none", "--out", "{tmp}/m.png"],
@@ -46,6 +51,7 @@ def files(tmp_path_factory):
     write(tmp, TINY_SPEC.format(name="cli", seed=0), "spec.toml")
     write(tmp, "[backbone]\nname = 3\n", "bad.toml")
     (tmp / "text.png").write_text("not an image")
+    (tmp / "malformed.json").write_text('{"schema": "sclc-eval/2", "points": [{"curve": "a"}]}')
     Image.new("RGB", (32, 24), "white").save(tmp / "img.png")
     return tmp
 

@@ -112,13 +112,15 @@ def test_eval_results_schema_is_stable(tmp_path, capsys):
                  "--quiet"])
     assert code == 0
     results = json.loads(out.read_text())
-    assert set(results) == {"schema", "data_dir", "images", "text_mask_source", "cached_text_priors", "points"}
-    assert results["schema"] == "sclc-eval/1" and results["images"] == ["img0.png", "img1.png"]
+    assert set(results) == {"schema", "data_dir", "images", "text_mask_source", "cached_text_priors", "ocr", "crops",
+                            "points"}
+    assert results["schema"] == "sclc-eval/2" and results["images"] == ["img0.png", "img1.png"]
+    assert results["ocr"] is None and set(results["crops"]) == {"img0.png", "img1.png"}  # --crops 3 by default
     assert set(results["text_mask_source"].values()) == {"boxes"}
     point = results["points"][0]
     assert set(point) == {"curve", "kind", "setting", "mean", "images"}
     assert set(point["mean"]) == set(POINT_KEYS)
-    assert set(point["images"][0]) == {"image", "bytes", *POINT_KEYS}
+    assert set(point["images"][0]) == {"image", "bytes", "crop", *POINT_KEYS}
     assert len(results["points"]) == len(CODECS["jpeg"].settings)
     assert (tmp_path / "rd.png").read_bytes()[:4] == b"\x89PNG"
     rates = [p["mean"]["bpp"] for p in results["points"]]

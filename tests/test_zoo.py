@@ -1,4 +1,5 @@
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -115,7 +116,11 @@ def test_demo_compares_at_equal_or_smaller_size_and_writes_its_files(fake_zoo, t
     for row in rows[1:]:
         assert row.size <= learned.size or row.setting == "quality 1"
     assert {p.name for p in (tmp_path / "demo").iterdir()} == {
-        "original.png", "screenshot.sclc", "sclc.png", "jpeg.jpg", "webp.webp"}
+        "original.png", "screenshot.sclc", "sclc.png", "jpeg.jpg", "webp.webp", "results.json", "report.html"}
+    results = json.loads((tmp_path / "demo" / "results.json").read_text())
+    assert [p["curve"] for p in results["points"]] == [r.codec for r in rows]
+    assert [p["images"][0]["bytes"] for p in results["points"]] == [r.size for r in rows]
+    assert (tmp_path / "demo" / "report.html").read_text().count('<img class="crop"') == 1 + len(rows)
     assert "text PSNR" in format_rows(rows)
     rgb = np.asarray(screenshot(96, 64))
     quality, data = largest_setting_within(CODECS["jpeg"], rgb, 2000)

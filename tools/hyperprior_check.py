@@ -33,7 +33,7 @@ def bits_per_pixel(likelihoods: torch.Tensor, pixels: int) -> float:
 
 
 def main() -> int:
-    from sclc.checkpoint import load_model
+    from sclc.resolve import load_model
     from sclc.data.folder import list_images
     from sclc.imageio import load_rgb, prepare_image
     from PIL import Image

@@ -11,7 +11,7 @@ import argparse
 import importlib
 
 # In the order ``sclc --help`` lists their commands.
-GROUPS = ("components", "models", "codec", "train", "evaluate", "detect")
+GROUPS = ("components", "models", "codec", "train", "evaluate", "report", "detect")
 
 
 def add_all(sub) -> None:

@@ -10,7 +10,7 @@ from sclc.errors import SclcError
 
 # Metric -> (column header, format): a metric gets a column when the results hold it.
 COLUMNS = {"bpp": ("bpp", "8.4f"), "psnr": ("PSNR", "7.2f"), "ms_ssim": ("MS-SSIM", "8.4f"),
-           "text_psnr": ("text PSNR", "10.2f"), "encode_s": ("enc s", "7.3f"), "decode_s": ("dec s", "7.3f")}
+           "text_psnr": ("text PSNR", "10.2f"), "cer": ("CER", "6.3f"), "cer_gt": ("CER gt", "6.3f"), "encode_s": ("enc s", "7.3f"), "decode_s": ("dec s", "7.3f")}
 
 
 def format_points(results: dict) -> str:
@@ -44,24 +44,45 @@ def _eval(args) -> int:
         component = default_registry().get("text_prior", args.detector)
         params = component.default_params()
         detector = (args.detector, params, component.factory(params))
+    if args.crops < 0:
+        raise SclcError(f"--crops must be 0 or more, got {args.crops}")
+    engine = None
+    if args.ocr:
+        from sclc.ocr import engine as ocr_engine
+
+        engine = ocr_engine(args.ocr)  # one not installed is an error, never skipped
     results = evaluate(args.data_dir, models, codecs, box_dirs=tuple(args.box_dir), detector=detector,
-                       limit=args.limit, progress=not args.quiet, mask_cache=args.mask_cache)
+                       limit=args.limit, progress=not args.quiet, mask_cache=args.mask_cache,
+                       ocr_engine=engine, crops=args.crops)
     atomic_write(args.out, (json.dumps(results, indent=1) + "\n").encode())
     if args.plot:
         from sclc.eval.plot import plot
 
         plot(results, args.plot)
     print(format_points(results))
+    if engine:
+        floors = [f["cer_gt"] for f in results["ocr"]["originals"].values() if f["cer_gt"] is not None]
+        floor = f"{sum(floors) / len(floors):.3f} over {len(floors)} images" if floors else "- (no ground-truth words)"
+        print(f"OCR {engine.name} {engine.version}: CER gt of the originals (the metric's floor) {floor}")
     print(f"results: {args.out}" + (f", plot: {args.plot}" if args.plot else ""))
     return 0
 
 
 def _bdrate(args) -> int:
-    from sclc.eval.bdrate import format_table, table
+    from sclc.eval.bdrate import format_table, readable_table, table
     from sclc.eval.run import read_results
 
-    rows = table(read_results(args.results), args.anchor)
-    print(json.dumps(rows, indent=2) if args.json else format_table(rows, args.anchor))
+    results = read_results(args.results)
+    rows = table(results, args.anchor)
+    readable = readable_table(results, args.max_cer)
+    if args.json:
+        print(json.dumps({**rows, f"bpp_cer<={args.max_cer:g}": readable} if readable else rows, indent=2))
+        return 0
+    print(format_table(rows, args.anchor))
+    if readable:
+        print(f"\nbits to keep text readable (mean CER <= {args.max_cer:g} from this rate up)")
+        for name, bpp in readable.items():
+            print(f"{name:<28}{cell(bpp, '12.4f'):>12}")
     return 0
 
 
@@ -93,11 +114,17 @@ def add_commands(sub) -> None:
     p.add_argument("--mask-cache", help="folder caching detector masks across runs (encode times then "
                    "exclude the codecs' text detectors)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--ocr", metavar="ENGINE", help="also read every image with an offline OCR engine (tesseract "
+                   "or easyocr): CER against the original's text and the box files' words")
+    p.add_argument("--crops", type=int, default=3, metavar="N",
+                   help="keep text-region crops of the first N images for `sclc report` (default 3; 0: none)")
     p.set_defaults(func=_eval)
 
     p = sub.add_parser("bdrate", help="BD-rate table of every curve against an anchor curve")
     p.add_argument("results")
     p.add_argument("--anchor", required=True)
+    p.add_argument("--max-cer", type=float, default=0.05, metavar="C",
+                   help="CER at which text still counts as readable, for the bits-to-readable column (default 0.05)")
     add_json(p)
     p.set_defaults(func=_bdrate)
 

@@ -38,7 +38,12 @@ def _demo(args) -> int:
     print(f"generated {args.width}x{args.height} screenshot (seed {args.seed}); classic codecs at the largest "
           f"quality that fits the learned file")
     print(format_rows(rows))
-    print(f"images and files: {args.out_dir}/")
+    from sclc.ocr import available
+
+    reason = available("tesseract")
+    if reason:
+        print(f"no CER: {reason}")
+    print(f"images and files: {args.out_dir}/ (report.html: the comparison as a page)")
     return 0
 
 

@@ -36,6 +36,7 @@ def read_tsv(path: Path) -> list[Box]:
 
 
 _ICDAR = re.compile(r"^\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)")
+_ICDAR_WORD = re.compile(r'^[^,]*,[^,]*,[^,]*,[^,]*,\s*"(.*)"\s*$')
 
 
 def read_icdar(path: Path) -> list[Box]:
@@ -48,6 +49,26 @@ def read_icdar(path: Path) -> list[Box]:
             raise BoxFormatError(f"{path}:{number}: expected 'x1, y1, x2, y2, \"word\"', got {line!r}")
         boxes.append(tuple(int(v) for v in match.groups()))
     return boxes
+
+
+def read_words(path: Path) -> list[tuple[Box, str]] | None:
+    """The boxes with their transcriptions: the quoted word of ICDAR lines, the ``word`` or ``token``
+    column of a ``.tsv``. None where the file carries no transcriptions (a mask, a boxes-only tsv)."""
+    if path.name.endswith(".mask.png"):
+        return None
+    if path.suffix == ".tsv":
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        header = lines[0].split("\t") if lines and "\t" in lines[0] else (lines[0].split() if lines else [])
+        column = next((header.index(n) for n in ("word", "token", "text") if n in header), None)
+        if column is None:
+            return None
+        rows = [line.split("\t") if "\t" in line else line.split() for line in lines[1:] if line.strip()]
+        words = [row[column] if len(row) > column else "" for row in rows]
+    else:
+        lines = [line for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines() if line.strip()]
+        words = [m.group(1) if (m := _ICDAR_WORD.match(line)) else "" for line in lines]
+    boxes = read_boxes(path)
+    return list(zip(boxes, words))
 
 
 def find_box_file(image: Path, search_dirs: tuple[Path, ...] = ()) -> Path | None:

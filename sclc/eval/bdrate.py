@@ -1,4 +1,8 @@
-"""BD-rate between RD curves of a results file (bjontegaard package; Akima interpolation)."""
+"""BD-rate between RD curves of a results file (bjontegaard package; Akima interpolation).
+
+Quality axes: PSNR, text-region PSNR, and the OCR character error rate (``cer``, ``cer_gt``), for
+which lower is better: BD-rate then runs on -CER, and :func:`readable_bpp` gives the bits a codec
+needs to keep text readable (CER at most a threshold from that rate up)."""
 
 from __future__ import annotations
 
@@ -38,7 +42,25 @@ def bd_rate(anchor: tuple[list[float], list[float]], test: tuple[list[float], li
     return None if value is None or math.isnan(value) else float(value)
 
 
-def table(results: dict, anchor: str, metrics: tuple[str, ...] = ("psnr", "text_psnr")) -> dict:
+LOWER_IS_BETTER = ("cer", "cer_gt")
+
+
+def readable_bpp(curve: tuple[list[float], list[float]], max_cer: float) -> float | None:
+    """The lowest rate from which on every point's CER is at most ``max_cer``, interpolated linearly
+    between the last point above it and the first at or below; None if the top point is above it."""
+    rates, errors = curve
+    if not rates or errors[-1] > max_cer:
+        return None
+    first = len(errors) - 1
+    while first > 0 and errors[first - 1] <= max_cer:
+        first -= 1
+    if first == 0:
+        return rates[0]
+    (r0, e0), (r1, e1) = (rates[first - 1], errors[first - 1]), (rates[first], errors[first])
+    return r0 + (r1 - r0) * (e0 - max_cer) / (e0 - e1)
+
+
+def table(results: dict, anchor: str, metrics: tuple[str, ...] = ("psnr", "text_psnr", "cer", "cer_gt")) -> dict:
     out = {}
     for metric in metrics:
         by_curve = curves(results, metric)
@@ -46,8 +68,15 @@ def table(results: dict, anchor: str, metrics: tuple[str, ...] = ("psnr", "text_
             if metric == "psnr":
                 raise SclcError(f"no curve named '{anchor}' — curves: {', '.join(sorted(by_curve)) or '(none)'}")
             continue
+        if metric in LOWER_IS_BETTER:
+            by_curve = {name: (rate, [-v for v in value]) for name, (rate, value) in by_curve.items()}
         out[metric] = {name: bd_rate(by_curve[anchor], c) for name, c in by_curve.items() if name != anchor}
     return out
+
+
+def readable_table(results: dict, max_cer: float, metric: str = "cer") -> dict[str, float | None]:
+    """curve -> bits per pixel to keep text readable (``readable_bpp``); empty without OCR results."""
+    return {name: readable_bpp(curve, max_cer) for name, curve in sorted(curves(results, metric).items())}
 
 
 def format_table(rows: dict, anchor: str) -> str:

@@ -1,4 +1,4 @@
-"""RD plots (bpp vs PSNR, and vs text-region PSNR when known), one line per curve."""
+"""RD plots (bpp vs PSNR, and vs text-region PSNR and OCR CER when known), one line per curve."""
 
 from __future__ import annotations
 
@@ -9,19 +9,29 @@ from sclc.eval.bdrate import curves
 from sclc.imageio import atomic_write
 
 
-def plot(results: dict, out: str | Path, title: str | None = None) -> None:
+LABELS = {"psnr": "PSNR (dB)", "text_psnr": "text-region PSNR (dB)",
+          "cer": "CER against the original's text", "cer_gt": "CER against ground-truth words"}
+
+
+def plot(results: dict, out: str | Path, title: str | None = None,
+         metrics: tuple[str, ...] = ("psnr", "text_psnr", "cer")) -> None:
+    atomic_write(out, render_png(results, title, metrics))
+
+
+def render_png(results: dict, title: str | None = None, metrics: tuple[str, ...] = ("psnr", "text_psnr", "cer")) -> bytes:
+    """The RD plot as PNG bytes: one panel per metric that the results have."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [m for m in ("psnr", "text_psnr") if curves(results, m)]
+    panels = [m for m in metrics if curves(results, m)]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     for ax, metric in zip(axes[0], panels):
         for name, (rate, dist) in sorted(curves(results, metric).items()):
             ax.plot(rate, dist, marker="o", label=name)
         ax.set_xlabel("bits per pixel (file size)")
-        ax.set_ylabel("text-region PSNR (dB)" if metric == "text_psnr" else "PSNR (dB)")
+        ax.set_ylabel(LABELS[metric])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title or Path(results.get("data_dir", "")).name)
@@ -29,4 +39,4 @@ def plot(results: dict, out: str | Path, title: str | None = None) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
     plt.close(fig)
-    atomic_write(out, buffer.getvalue())
+    return buffer.getvalue()

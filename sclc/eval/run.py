@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from sclc.data.boxes import find_box_file, mask_from_file
+from sclc.data.boxes import find_box_file, mask_from_file, read_words
 from sclc.data.folder import list_images
 from sclc.errors import SclcError
 from sclc.eval import metrics
 from sclc.eval.codecs import ClassicCodec
 from sclc.imageio import detect_mask, load_rgb
 
-SCHEMA = "sclc-eval/1"
+SCHEMA = "sclc-eval/2"  # 2: cer and cer_gt per image and setting, "ocr", text-region crops
+READABLE_SCHEMAS = ("sclc-eval/1", SCHEMA)
 PSNR_CAP = 100.0  # identical images have infinite PSNR; JSON has no infinity
-POINT_KEYS = ("bpp", "psnr", "ms_ssim", "text_psnr", "encode_s", "decode_s")  # what _measure reports
+POINT_KEYS = ("bpp", "psnr", "ms_ssim", "text_psnr", "cer", "cer_gt", "encode_s", "decode_s")
+CROP_SIZE = (384, 192)  # width, height of the text-region crops kept for the HTML report
 
 
 class DetectorMasks:
@@ -64,7 +68,7 @@ def _codec_text_mask(path: Path, rgb: np.ndarray, model, masks: DetectorMasks):
     return torch.from_numpy(masks(rgb, path, choice.name, choice.params, model.text_prior)).float()[None, None]
 
 
-def _measure(original, mask, encode, decode) -> dict:
+def _measure(original, mask, encode, decode) -> tuple[dict, np.ndarray]:
     start = time.perf_counter()
     data = encode()
     encode_s = time.perf_counter() - start
@@ -77,7 +81,53 @@ def _measure(original, mask, encode, decode) -> dict:
     return {"bytes": len(data), "bpp": metrics.bits_per_pixel(len(data), *original.shape[:2]),
             "psnr": cap(metrics.psnr(original, decoded)), "ms_ssim": metrics.ms_ssim(original, decoded),
             "text_psnr": cap(metrics.psnr(original, decoded, mask)) if mask is not None else None,
-            "encode_s": encode_s, "decode_s": decode_s}
+            "encode_s": encode_s, "decode_s": decode_s}, decoded
+
+
+class TextReading:
+    """OCR of one image's original, against which its decoded versions are read (``--ocr``)."""
+
+    def __init__(self, engine, rgb: np.ndarray, truth):
+        from sclc import ocr
+
+        self.engine, self.truth = engine, truth
+        words = engine.read(rgb)
+        self.text = ocr.text_of(words)
+        self.read = [(w.box, w.text) for w in words]  # what was readable, where
+        self.floor = ocr.word_cer(truth, words) if truth else None  # the metric's own floor on this image
+
+    def score(self, decoded: np.ndarray) -> dict:
+        """``cer``: the original's words against what is read in the same places of ``decoded``
+        (word by word, so a page layout read in another order costs nothing); ``cer_gt``: the same
+        against the ground-truth words."""
+        from sclc import ocr
+
+        words = self.engine.read(decoded)
+        return {"cer": ocr.word_cer(self.read, words),
+                "cer_gt": ocr.word_cer(self.truth, words) if self.truth else None}
+
+
+def crop_box(mask: np.ndarray | None, height: int, width: int, size=CROP_SIZE) -> tuple[int, int, int, int]:
+    """The ``size`` window (clipped to the image) holding the most text pixels, on a 16-pixel grid;
+    the centre of the image without a mask. -> x0, y0, x1, y1 (exclusive)."""
+    w, h = min(size[0], width), min(size[1], height)
+    if mask is None or not mask.any():
+        x0, y0 = (width - w) // 2, (height - h) // 2
+        return x0, y0, x0 + w, y0 + h
+    table = np.pad(mask.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    best, where = -1, (0, 0)
+    for y0 in sorted({*range(0, height - h + 1, 16), height - h}):
+        for x0 in sorted({*range(0, width - w + 1, 16), width - w}):
+            count = table[y0 + h, x0 + w] - table[y0, x0 + w] - table[y0 + h, x0] + table[y0, x0]
+            if count > best:
+                best, where = count, (x0, y0)
+    return where[0], where[1], where[0] + w, where[1] + h
+
+
+def png_base64(rgb: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG", optimize=True)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _mean(rows: list[dict]) -> dict:
@@ -91,11 +141,15 @@ def _mean(rows: list[dict]) -> dict:
 
 def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: list[ClassicCodec],
              box_dirs: tuple[Path, ...] = (), detector=None, limit: int | None = None,
-             progress: bool = True, mask_cache: str | Path | None = None) -> dict:
+             progress: bool = True, mask_cache: str | Path | None = None, ocr_engine=None,
+             crops: int = 0) -> dict:
     """``models``: (curve label, LoadedModel); ``detector``: (name, params, module) for images without boxes.
 
     ``mask_cache``: a folder where detector masks (the codecs' text priors and the metric's) are
     computed once per image and reused; the codecs' ``encode_s`` then excludes their detector.
+    ``ocr_engine``: an engine of :mod:`sclc.ocr`; each decoded image's ``cer`` against the
+    original's text, and ``cer_gt`` against the box file's words where it has them.
+    ``crops``: keep the text-region crop (PNG) of the first ``crops`` images for every setting.
     """
     from sclc.codec import decompress, encode
 
@@ -107,17 +161,29 @@ def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: lis
     points = {(kind, curve, str(setting)): [] for kind, curve, setting, _ in jobs}
     sources = {}
     masks = DetectorMasks(mask_cache)
+    floors, kept_crops = {}, {}
     bar = _progress(len(paths) * len(jobs), progress)
-    for path in paths:
+    for number, path in enumerate(paths):
         rgb = load_rgb(path)
         mask, sources[path.name] = _text_mask(path, rgb, box_dirs, detector, masks)
+        reading = None
+        if ocr_engine is not None:
+            box_file = find_box_file(path, box_dirs)
+            reading = TextReading(ocr_engine, rgb, read_words(box_file) if box_file else None)
+            floors[path.name] = {"cer_gt": reading.floor, "characters": len(" ".join(reading.text.split()))}
+        box = crop_box(mask, *rgb.shape[:2]) if number < crops else None
+        if box is not None:
+            kept_crops[path.name] = {"box": list(box), "original": png_base64(rgb[box[1]:box[3], box[0]:box[2]])}
         for kind, curve, setting, job in jobs:
             if kind == "learned":
                 prior_mask = _codec_text_mask(path, rgb, job.model, masks)
-                row = _measure(rgb, mask, lambda: encode(Image.fromarray(rgb), job, prior_mask).data,
-                               lambda data: np.asarray(decompress(data, job).convert("RGB")))
+                row, decoded = _measure(rgb, mask, lambda: encode(Image.fromarray(rgb), job, prior_mask).data,
+                                        lambda data: np.asarray(decompress(data, job).convert("RGB")))
             else:
-                row = _measure(rgb, mask, lambda: job.encode(rgb, setting), job.decode)
+                row, decoded = _measure(rgb, mask, lambda: job.encode(rgb, setting), job.decode)
+            row.update(reading.score(decoded) if reading else {"cer": None, "cer_gt": None})
+            if box is not None:
+                row["crop"] = png_base64(decoded[box[1]:box[3], box[0]:box[2]])
             points[(kind, curve, str(setting))].append({"image": path.name, **row})
             bar.update(1)
     bar.close()
@@ -128,6 +194,9 @@ def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: lis
         "images": [p.name for p in paths],
         "text_mask_source": sources,
         "cached_text_priors": mask_cache is not None,
+        "ocr": None if ocr_engine is None else {"engine": ocr_engine.name, "version": ocr_engine.version,
+                                                "originals": floors},
+        "crops": kept_crops,
         "points": [{"curve": curve, "kind": kind, "setting": settings[(kind, curve, key)], "mean": _mean(rows),
                     "images": rows} for (kind, curve, key), rows in points.items()],
     }
@@ -164,8 +233,8 @@ def read_results(path: str | Path) -> dict:
             results = json.load(file)
     except (OSError, ValueError) as exc:
         raise SclcError(f"cannot read results {path}: {exc}") from None
-    if not isinstance(results, dict) or results.get("schema") != SCHEMA:
-        raise SclcError(f"{path} is not an sclc eval results file (schema {SCHEMA})")
+    if not isinstance(results, dict) or results.get("schema") not in READABLE_SCHEMAS:
+        raise SclcError(f"{path} is not an sclc eval results file (schema {' or '.join(READABLE_SCHEMAS)})")
     return results
 
 
