@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from sclc.cli import main
-from sclc_plugins.detectors.mmocr_adapter import _mmocr_problem
+from sclc_plugins.text_priors.mmocr_adapter import _mmocr_problem
 
 from conftest import TINY_SPEC, write
 
