@@ -174,8 +174,10 @@ def test_the_points_table_has_a_column_per_metric_the_results_hold():
     from sclc.commands.evaluate import format_points
 
     results = {"points": [{"curve": "jpeg", "setting": 50, "mean": {"bpp": 0.5, "psnr": 30.0, "text_psnr": None}},
-                          {"curve": "sci", "setting": "sci q4", "mean": {"bpp": 0.4, "psnr": 31.0, "cer": 0.02}}]}
+                          {"curve": "sci", "setting": "sci q4", "mean": {"bpp": 0.4, "psnr": 31.0, "cer": 0.02,
+                                                                          "vmaf": 91.5}}]}
     header, first, second = format_points(results).splitlines()
-    assert header.split() == ["curve", "setting", "bpp", "PSNR", "text", "PSNR", "cer"]
-    assert first.split() == ["jpeg", "50", "0.5000", "30.00", "-", "-"]
-    assert second.split() == ["sci", "sci", "q4", "0.4000", "31.00", "-", "0.02"]
+    # Known metrics get their header and format; an unknown one its own name.
+    assert header.split() == ["curve", "setting", "bpp", "PSNR", "text", "PSNR", "CER", "vmaf"]
+    assert first.split() == ["jpeg", "50", "0.5000", "30.00", "-", "-", "-"]
+    assert second.split() == ["sci", "sci", "q4", "0.4000", "31.00", "-", "0.020", "91.5"]

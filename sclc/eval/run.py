@@ -131,10 +131,15 @@ def png_base64(rgb: np.ndarray) -> str:
 
 
 def _mean(rows: list[dict]) -> dict:
-    """The mean of every metric the rows hold (None where no image has it)."""
+    """The mean of every numeric metric the rows hold (None where no image has it); names, sizes
+    and embedded crops are not metrics."""
+    def numeric(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
     out = {}
-    for key in dict.fromkeys(k for r in rows for k in r if k not in ("image", "bytes")):
-        values = [r[key] for r in rows if r.get(key) is not None]
+    for key in dict.fromkeys(k for r in rows for k, v in r.items()
+                             if k not in ("image", "bytes") and (v is None or numeric(v))):
+        values = [r[key] for r in rows if numeric(r.get(key))]
         out[key] = float(np.mean(values)) if values else None
     return out
 
