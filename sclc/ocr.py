@@ -15,6 +15,7 @@ naming what is missing: it is never silently skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,20 @@ def word_errors(truth: list[tuple[Box, str]], words: list[Word]) -> tuple[int, i
     return errors, sum(len(word) for _, word in truth)
 
 
+@contextlib.contextmanager
+def _single_threaded_tesseract():
+    """OMP_THREAD_LIMIT=1 for the tesseract process only (its own threads cost more than they
+    give). Set for this call and restored after: left in os.environ it reaches every later child
+    process, and caps libgomp there too (it hung a training subprocess's oneDNN backward)."""
+    before = os.environ.get("OMP_THREAD_LIMIT")
+    os.environ["OMP_THREAD_LIMIT"] = before or "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["OMP_THREAD_LIMIT"]
+
+
 class Tesseract:
     """Tesseract 5 (Debian ``tesseract-ocr``) through pytesseract; English, automatic page layout."""
 
@@ -81,9 +96,9 @@ class Tesseract:
     def read(self, rgb: np.ndarray) -> list[Word]:
         from PIL import Image
 
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract's own threads cost more than they give
-        data = self._tesseract.image_to_data(Image.fromarray(rgb), lang="eng", config="--psm 3",
-                                             output_type=self._tesseract.Output.DICT)
+        with _single_threaded_tesseract():
+            data = self._tesseract.image_to_data(Image.fromarray(rgb), lang="eng", config="--psm 3",
+                                                 output_type=self._tesseract.Output.DICT)
         words, lines = [], {}
         for i, text in enumerate(data["text"]):
             text = text.strip()

@@ -227,3 +227,12 @@ def test_report_renders_in_headless_chromium(results_file, tmp_path):
     assert pixels.shape == (1600, 1200) and pixels.std() > 20 and (pixels < 128).mean() > 0.005
     assert "CONSOLE" not in subprocess.run([*base, "--dump-dom", out.as_uri()], capture_output=True, text=True,
                                            timeout=120).stderr
+
+
+def test_tesseract_reads_without_capping_later_child_processes(tesseract, tmp_path, monkeypatch):
+    """OMP_THREAD_LIMIT=1 is for the tesseract process only: left in os.environ it capped libgomp
+    in every later subprocess and hung a training run's oneDNN backward pass."""
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    words = tesseract.read(words_image(tmp_path))
+    assert words, "Tesseract read nothing from black text on white"
+    assert "OMP_THREAD_LIMIT" not in os.environ
