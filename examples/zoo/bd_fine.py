@@ -11,52 +11,38 @@ codec's curve stays under the usual 75 %: each number is over the overlapping PS
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import warnings
 from pathlib import Path
 
 import bjontegaard as bd
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSIC = {"jpeg": (5, 7, 9, 11, 13, 15, 18, 21), "webp": (0, 1, 2, 3, 5, 7)}
 
 
-def learned_curve(results: dict, name: str) -> tuple[list[float], list[float]]:
+def rd_curve(results: dict, name: str) -> tuple[list[float], list[float]]:
     points = sorted((p["mean"]["bpp"], p["mean"]["psnr"]) for p in results["points"] if p["curve"] == name)
     return [r for r, _ in points], [d for _, d in points]
 
 
-def classic_curve(codec, settings, crops) -> tuple[list[float], list[float]]:
-    from sclc.imageio import load_rgb
-
-    rates, psnrs = [], []
-    for setting in settings:
-        bpp, psnr = [], []
-        for path in crops:
-            rgb = load_rgb(path)
-            data = codec.encode(rgb, setting)
-            mse = ((rgb.astype(float) - codec.decode(data)) ** 2).mean()
-            bpp.append(len(data) * 8 / (rgb.shape[0] * rgb.shape[1]))
-            psnr.append(10 * np.log10(255**2 / mse))
-        rates.append(float(np.mean(bpp)))
-        psnrs.append(float(np.mean(psnr)))
-    return rates, psnrs
-
-
 def main() -> int:
     from sclc.eval.codecs import CODECS
+    from sclc.eval.run import evaluate
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "work_dirs" / "zoo")
     parser.add_argument("--crops", default="dev512_every4", help="the crops folder ship.py wrote in --work")
     args = parser.parse_args()
     results = json.loads((args.work / "ship.json").read_text())
-    crops = sorted((args.work / args.crops).glob("*.png"))
-    curves = {name: learned_curve(results, name) for name in ("sci", "wacnn")}
-    for name, settings in CLASSIC.items():
-        curves[name] = classic_curve(CODECS[name], settings, crops)
+    # The same evaluation ship.py ran, with the classic codecs' settings where the curves meet.
+    codecs = [dataclasses.replace(CODECS[name], settings=settings) for name, settings in CLASSIC.items()]
+    classic = evaluate(args.work / args.crops, [], codecs, progress=False)
+    curves = {name: rd_curve(results, name) for name in ("sci", "wacnn")}
+    for name in CLASSIC:
+        curves[name] = rd_curve(classic, name)
         print(name, " ".join(f"{r:.3f}/{d:.2f}" for r, d in zip(*curves[name])))
     for anchor in ("jpeg", "webp", "wacnn"):
         for test in ("sci", "wacnn"):
