@@ -57,6 +57,17 @@ def test_folder_lists_recursively_skips_corrupt_and_reads_masks(folder):
     assert mask.sum() == 0
 
 
+def test_a_mask_png_beside_its_image_is_its_mask_not_another_training_image(tmp_path):
+    # the layout tools/gpu/pack_crops.py writes: <stem>.webp with <stem>.mask.png beside it
+    Image.fromarray(np.full((16, 16, 3), 120, np.uint8)).save(tmp_path / "crop.webp", lossless=True)
+    mask = np.zeros((16, 16), np.uint8)
+    mask[2:6, 3:9] = 255
+    Image.fromarray(mask).save(tmp_path / "crop.mask.png")
+    data = ImageFolder(tmp_path)
+    assert [p.name for p in data.paths] == ["crop.webp"]
+    assert data.load(0)[1].sum() == 4 * 6
+
+
 def test_decoded_images_are_cached_within_the_memory_budget(folder, monkeypatch):
     import sclc.data.folder as folder_module
 

@@ -19,6 +19,7 @@ def test_gpu_script_dry_run_leaves_a_checkpoint_and_throughput(tmp_path):
     out = tmp_path / "out"
     throughput = (out / "throughput.txt").read_text()
     assert throughput.count("img/s") == 4  # tiny and shipped sizes, fp32 and bf16
-    model = load_checkpoint(out / "sci_gpu.pt")
-    assert model.rate is not None and model.spec.name == "sci-gpu"
-    assert "done: iter_3.pth" in (out / "gpu.log").read_text()
+    for name, spec_name in (("sci_gpu", "sci-gpu"), ("sci", "sci"), ("wacnn", "wacnn")):
+        model = load_checkpoint(out / f"{name}.pt")
+        assert model.rate is not None and model.spec.name == spec_name
+        assert f"done: {name} iter_3.pth" in (out / "gpu.log").read_text()

@@ -1,11 +1,13 @@
 """Ship the newest checkpoints of examples/zoo/train.sh as the pretrained `sci` and `wacnn`.
 
-    python examples/zoo/ship.py [--work work_dirs/zoo] [--every 4] [--crop 512]
+    python examples/zoo/ship.py [--work work_dirs/zoo] [--every 4] [--crop 512] [--checkpoint NAME=PATH]
 
 For each model: export the newest training checkpoint (float16) into sclc/pretrained/, then
 measure it with real bitstreams at qualities 1..8 on the centre ``--crop`` of every ``--every``-th
 sci/dev image (JPEG and WebP on the same crops), and write models.toml (sha256, measured RD) and
 work_dirs/zoo/ship.json (the whole evaluation, for RESULTS.md and `sclc bdrate`).
+``--checkpoint sci=PATH`` ships that training checkpoint or codec file instead of the newest in
+the work dir (e.g. what a device call of tools/gpu/run.sh returned).
 """
 
 from __future__ import annotations
@@ -57,13 +59,19 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "work_dirs" / "zoo")
     parser.add_argument("--every", type=int, default=4)
     parser.add_argument("--crop", type=int, default=512)
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
+                        help="ship this checkpoint for NAME instead of the newest in the work dir")
     args = parser.parse_args()
+    chosen = dict(item.split("=", 1) for item in args.checkpoint)
+    if set(chosen) - set(SUMMARY):
+        raise SystemExit(f"--checkpoint names {sorted(set(chosen) - set(SUMMARY))}; the shipped models are {list(SUMMARY)}")
     target = ROOT / "sclc" / "pretrained"
     data = dev_crops(args.work / f"dev{args.crop}_every{args.every}", args.every, args.crop)
     models, trained = [], {}
     for name in SUMMARY:
-        checkpoint = newest_checkpoint(args.work / name)
-        trained[name] = checkpoint.stem
+        checkpoint = Path(chosen[name]) if name in chosen else newest_checkpoint(args.work / name)
+        where = checkpoint.resolve()
+        trained[name] = str(where.relative_to(ROOT)) if where.is_relative_to(ROOT) else str(where)
         export_checkpoint(checkpoint, target / f"{name}.pt", half=True)
         loaded = load_model(target / f"{name}.pt")
         models += [(name, loaded.at_quality(q)) for q in QUALITIES]

@@ -25,7 +25,9 @@ EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 def list_images(root: Path) -> list[Path]:
     if not root.is_dir():
         raise SclcError(f"image folder {root} does not exist")
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    # <stem>.mask.png beside an image is its text mask (sclc.data.boxes), not another image
+    return sorted(p for p in root.rglob("*")
+                  if p.suffix.lower() in EXTENSIONS and not p.name.endswith(".mask.png") and p.is_file())
 
 
 class ImageFolder:
