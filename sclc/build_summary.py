@@ -32,9 +32,9 @@ def build_summary(spec_path: str, overrides: list[str] = (), size: int = 128) ->
             "backbone": spec.backbone.name,
             "structural_prior": spec.structural_prior.name if spec.conditioned else None,
             "text_prior": spec.text_prior.name,
+            "guidance": spec.guidance.to_table() if spec.conditioned else None,  # its name and keys
             "block": spec.block.name,
             "sites": list(spec.sites) if spec.conditioned else [],
-            "epsilon": spec.epg.epsilon,
             "loss": spec.loss.name,
             "lambda": spec.lmbda if spec.variable_rate is None else
             [spec.variable_rate.lmbda_min, spec.variable_rate.lmbda_max],
@@ -46,13 +46,22 @@ def build_summary(spec_path: str, overrides: list[str] = (), size: int = 128) ->
     }
 
 
+def _choice_line(table: dict | None) -> str:
+    """``{"name": "epg", "epsilon": 1.0}`` -> ``epg   (epsilon 1.0)``; None -> ``-``."""
+    if table is None:
+        return "-"
+    keys = ", ".join(f"{key} {value}" for key, value in table.items() if key != "name")
+    return table["name"] + (f"   ({keys})" if keys else "")
+
+
 def format_summary(report: dict) -> str:
     c = report["components"]
     lines = [f"{report['name']}  ({report['spec']})",
              f"  backbone          {c['backbone']}",
              f"  block             {c['block']}" + (f" at {', '.join(c['sites'])}" if c["sites"] else ""),
              f"  structural prior  {c['structural_prior'] or '-'}",
-             f"  text prior        {c['text_prior']}   (epsilon {c['epsilon']})",
+             f"  text prior        {c['text_prior']}",
+             f"  guidance          {_choice_line(c['guidance'])}",
              f"  loss              {c['loss']}   (lambda {c['lambda']})",
              "  parameters:"]
     for part, count in report["parameters"].items():

@@ -39,7 +39,8 @@ def build_model(spec: Spec, registry: Registry | None = None) -> PriorGuidedCode
         raise SclcError(f"backbone '{spec.backbone.name}' did not return a compressai CompressionModel")
     structural = _make(registry, "structural_prior", spec.structural_prior)
     text = _make(registry, "text_prior", spec.text_prior)
-    return PriorGuidedCodec(backbone, structural, text, spec.epg.epsilon, spec.conditioned, spec=spec,
+    guidance = _make(registry, "guidance", spec.guidance)
+    return PriorGuidedCodec(backbone, structural, text, guidance, spec.conditioned, spec=spec,
                             rate=spec.variable_rate)
 
 

@@ -46,8 +46,10 @@ def model_id(model: PriorGuidedCodec, spec_data: dict | None = None) -> bytes:
 
 
 def _providers(spec, registry: Registry) -> dict:
-    """Kind -> [component, distribution], so that a missing plugin can be named on load."""
-    choices = {kind.name: getattr(spec, kind.name) for kind in KINDS}
+    """Kind -> [component, distribution], so that a missing plugin can be named on load; for the
+    kinds the spec's data names (default guidance is written as [epg], and was never listed)."""
+    named = spec.to_dict()
+    choices = {kind.name: getattr(spec, kind.name) for kind in KINDS if kind.name in named}
     return {kind: [choice.name, registry.get(kind, choice.name).provider] for kind, choice in choices.items()}
 
 

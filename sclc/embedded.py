@@ -1,7 +1,7 @@
 """The model spec a .sclc file may carry, and what a decoder accepts of it.
 
 A file is untrusted, so its spec may name anything. The decoder keeps only what fixes the
-decoder's weights (backbone, structural prior, conditioning block, EPG, and the seed that draws
+decoder's weights (backbone, structural prior, guidance, conditioning block, and the seed that draws
 the weights), replaces the text detector by ``none``, drops the loss and the training settings,
 and refuses strings that are not plain words, file paths above all: decoding never opens a file
 that a stranger names. The encoder embeds exactly this decoder-only spec.
@@ -17,7 +17,8 @@ import zlib
 from sclc.errors import SclcError
 
 PREFIX = b"spec:"
-DECODER_KEYS = ("name", "seed", "backbone", "structural_prior", "block", "epg", "variable_rate")
+# "epg": guidance "epg" as specs spell it (sclc.spec.OLD_GUIDANCE); "guidance": any other.
+DECODER_KEYS = ("name", "seed", "backbone", "structural_prior", "guidance", "epg", "block", "variable_rate")
 MAX_JSON = 1 << 20  # a real spec is a few hundred bytes; this stops zlib bombs
 _WORD = re.compile(r"[A-Za-z0-9_+-]{1,64}")
 _MAX_INT = 1 << 31  # seeds; widths and counts are bounded by the memory limit

@@ -170,7 +170,8 @@ def _mutate_spec(spec: dict, rng: random.Random) -> dict:
     spec = json.loads(json.dumps(spec))
     action = rng.choice(("value", "value", "value", "table", "drop", "backbone"))
     if action == "table":
-        table = rng.choice(("text_prior", "train", "loss", "structural_prior", "block", "epg", "extra"))
+        table = rng.choice(("text_prior", "train", "loss", "structural_prior", "block", "epg", "guidance",
+                            "extra"))
         spec[table] = rng.choice(({"name": "craft", "weights": rng.choice(_STRINGS)}, {"data": "/etc"},
                                   {"name": rng.choice(_STRINGS)}, [], "x", 5))
     elif action == "drop" and spec:

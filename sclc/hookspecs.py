@@ -38,6 +38,7 @@ class Kind:
 KINDS = (
     Kind("structural_prior", "structural prior", "laplacian"),
     Kind("text_prior", "text prior", "none"),
+    Kind("guidance", "prior guidance", "epg"),
     Kind("block", "conditioning block", "none", ("name", "sites")),
     Kind("backbone", "backbone", None),
     Kind("loss", "loss", "mse", ("name", "lmbda")),
@@ -57,6 +58,12 @@ def sclc_register_structural_priors(register):
 @hookspec
 def sclc_register_text_priors(register):
     """Register text-position priors: ``x (B,3,H,W) -> binary mask (B,1,H,W)``."""
+
+
+@hookspec
+def sclc_register_guidances(register):
+    """Register prior guidance, which joins the two priors into the map the blocks see:
+    ``module(g (B,1,H,W), text_mask (B,1,H,W)) -> g' (B,1,H,W)``."""
 
 
 @hookspec

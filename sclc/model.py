@@ -1,9 +1,10 @@
-"""The assembled codec: a backbone plus external prior guidance (EPG), as one CompressAI model.
+"""The assembled codec: a backbone plus prior guidance, as one CompressAI model.
 
-EPG (paper eq. 6): g' = (M + e) * g / (e + 1), where g is the structural prior map and M the
-binary text mask. Text detectors are held outside the module tree: their weights are not codec
-weights and stay out of the codec's state dict and parameter count. A variable-rate model
-(``rate`` set) takes a quality map q beside the image; the prior map is then (g', q), so the
+The prior map g' the blocks see comes from three components: a structural prior (g), a text prior
+(the binary text mask M) and a guidance that joins them — the paper's EPG, eq. 6, by default
+(plugins/guidances/epg.py). Text detectors are held outside the module tree: their weights are
+not codec weights and stay out of the codec's state dict and parameter count. A variable-rate
+model (``rate`` set) takes a quality map q beside the image; the prior map is then (g', q), so the
 encoder sees q wherever it sees the prior.
 
 The codec asks its backbone how it is laid out (see plugins/backbones/layout.py): ``stride``,
@@ -18,9 +19,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from compressai.models import CompressionModel
 
-def epg_combine(structure: torch.Tensor, text_mask: torch.Tensor, epsilon: float) -> torch.Tensor:
-    return (text_mask + epsilon) * structure / (epsilon + 1)
-
 
 def pad_to_stride(x: torch.Tensor, stride: int, mode: str = "replicate") -> torch.Tensor:
     h, w = x.shape[-2:]
@@ -34,13 +32,13 @@ def pad_to_stride(x: torch.Tensor, stride: int, mode: str = "replicate") -> torc
 
 class PriorGuidedCodec(CompressionModel):
     def __init__(self, backbone: nn.Module, structural_prior: nn.Module, text_prior: nn.Module,
-                 epsilon: float, conditioned: bool, spec=None, rate=None):
+                 guidance: nn.Module, conditioned: bool, spec=None, rate=None):
         super().__init__()
         self.rate = rate  # VariableRateSpec or None
         self.backbone = backbone
         self.structural_prior = structural_prior
         self._text_prior = (text_prior,)  # a tuple hides it from nn.Module registration
-        self.epsilon = epsilon
+        self.guidance = guidance
         self.conditioned = conditioned
         self.spec = spec
 
@@ -56,7 +54,7 @@ class PriorGuidedCodec(CompressionModel):
         """g' for an image, and q beside it for a variable-rate model; ``text_mask`` overrides the
         text prior (e.g. ground-truth boxes)."""
         mask = self.text_mask(x) if text_mask is None else text_mask
-        guided = epg_combine(self.structural_prior(x), mask.to(x.dtype), self.epsilon)
+        guided = self.guidance(self.structural_prior(x), mask.to(x.dtype))
         if self.rate is None:
             return guided
         if quality_map is None:
@@ -118,7 +116,8 @@ def parameter_counts(model: PriorGuidedCodec) -> dict[str, int]:
     for name, param in model.backbone.named_parameters():
         part = next((p for prefix, p in parts.items() if name.startswith(prefix)), "other")
         counts[part] += param.numel()
-    counts["prior branch"] += sum(p.numel() for p in model.structural_prior.parameters())
+    for prior in (model.structural_prior, model.guidance):
+        counts["prior branch"] += sum(p.numel() for p in prior.parameters())
     counts["total"] = sum(counts.values())
     counts["text detector (not in codec)"] = sum(p.numel() for p in model.text_prior.parameters())
     return counts

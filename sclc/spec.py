@@ -7,7 +7,7 @@ Layout (every table optional except ``[backbone]``'s ``name``)::
     [backbone]          name = one of `sclc list --kind backbone`, then the backbone's own keys
     [structural_prior]  name = "laplacian" | "sobel" | "uniform" | ...
     [text_prior]        name = "craft" | "east" | "rrd" | "none" | ..., then detector keys
-    [epg]               epsilon = 1.0   (paper eq. 6)
+    [guidance]          name = "epg" (paper eq. 6, the default), epsilon = 1.0; old specs' [epg] means the same
     [block]             name = "nesft" | "sft_cb" | "none", sites = [...] (default: every site the backbone offers)
     [loss]              name = "mse" | "wmse" | "ms-ssim", lmbda = 0.0067
     [variable_rate]     lmbda_min, lmbda_max: one model for every rate (sclc.quality)
@@ -41,14 +41,6 @@ class Choice:
         if self.params is not None:
             table.update(to_table(self.params))
         return table
-
-
-@dataclass(frozen=True)
-class EPGSpec:
-    epsilon: float = 1.0  # the paper leaves e unstated; 1.0 halves the prior outside text
-
-    def __post_init__(self):
-        above(self, 0, "epsilon")
 
 
 @dataclass(frozen=True)
@@ -101,7 +93,7 @@ class Spec:
     seed: int = 0
     structural_prior: Choice = Choice(KIND["structural_prior"].default)
     text_prior: Choice = Choice(KIND["text_prior"].default)
-    epg: EPGSpec = EPGSpec()
+    guidance: Choice = Choice(KIND["guidance"].default)
     block: Choice = Choice(KIND["block"].default)
     sites: tuple[str, ...] = ()  # where the block acts; parse_spec fills in the backbone's sites
     loss: Choice = Choice(KIND["loss"].default)
@@ -115,8 +107,8 @@ class Spec:
         return {
             "name": self.name,
             "seed": self.seed,
-            **{kind.name: getattr(self, kind.name).to_table() for kind in KINDS},
-            "epg": to_table(self.epg),
+            **{kind.name: getattr(self, kind.name).to_table() for kind in KINDS if kind.name != "guidance"},
+            **_guidance_table(self.guidance),
             "block": {**self.block.to_table(), "sites": list(self.sites)},
             "loss": {**self.loss.to_table(), "lmbda": self.lmbda},
             "train": to_table(self.train),
@@ -126,10 +118,36 @@ class Spec:
 
 
 _TOP_KEYS = {"name": str, "seed": int}
+# Guidance "epg" was a fixed formula with the table [epg] before guidance became a kind. Specs that
+# use it keep that table in their canonical data, so their data and model ids stay as they were.
+OLD_GUIDANCE = "epg"  # the old table, and the component it means
 
 
-def _choice(table_name: str, table: Any, registry: Registry, locator: Locator) -> Choice:
-    kind, own_keys, default = table_name, KIND[table_name].own_keys, KIND[table_name].default
+def _guidance_table(choice: Choice) -> dict:
+    if choice.name == OLD_GUIDANCE:
+        return {OLD_GUIDANCE: {k: v for k, v in choice.to_table().items() if k != "name"}}
+    return {"guidance": choice.to_table()}
+
+
+def _guidance(data: dict, registry: Registry, locator: Locator) -> Choice:
+    """[guidance], or the old [epg] table: guidance "epg" with that table's keys."""
+    if OLD_GUIDANCE not in data:
+        return _choice("guidance", data.get("guidance", {}), registry, locator)
+    if "guidance" in data:
+        raise SpecError(f"{locator.where((OLD_GUIDANCE,))}: [epg] is the old spelling of [guidance] name = \"epg\""
+                        f" — write its keys in [guidance] and drop [epg]")
+    old = data[OLD_GUIDANCE]
+    if not isinstance(old, dict):
+        raise SpecError(f"{locator.where(())}: 'epg' must be a table, got {old!r}")
+    if "name" in old:
+        raise SpecError(f"{locator.where((OLD_GUIDANCE,), 'name')}: [epg] takes no name"
+                        f" — choose the guidance with [guidance] name = ...")
+    return _choice("guidance", {**old, "name": OLD_GUIDANCE}, registry, locator, table_name=OLD_GUIDANCE)
+
+
+def _choice(kind: str, table: Any, registry: Registry, locator: Locator, table_name: str | None = None) -> Choice:
+    own_keys, default = KIND[kind].own_keys, KIND[kind].default
+    table_name = table_name or kind
     path = (table_name,)
     if not isinstance(table, dict):
         raise SpecError(f"{locator.where(())}: '{table_name}' must be a table, got {table!r}")
@@ -159,7 +177,7 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
     """Validate plain spec data (as loaded from TOML) into a :class:`Spec`."""
     registry = registry or default_registry()
     locator = Locator(text, source)
-    known = set(_TOP_KEYS) | set(KIND) | {"epg", "train", "variable_rate"}
+    known = set(_TOP_KEYS) | set(KIND) | {OLD_GUIDANCE, "train", "variable_rate"}
     for key, value in data.items():
         if key not in known:
             raise SpecError(f"{locator.where((), key)}: unknown top-level key '{key}'"
@@ -169,7 +187,8 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
     if "backbone" not in data:
         raise SpecError(f"{source}: the spec needs a [backbone] table with a name"
                         f" — registered backbones: {', '.join(registry.names('backbone'))}")
-    choices = {t: _choice(t, data.get(t, {}), registry, locator) for t in KIND}
+    choices = {t: _choice(t, data.get(t, {}), registry, locator) for t in KIND if t != "guidance"}
+    choices["guidance"] = _guidance(data, registry, locator)
     supported = tuple(registry.get("backbone", choices["backbone"].name).extra.get("sites", ()))
     block_table = data.get("block", {})
     sites = from_table(_Sites, {k: v for k, v in block_table.items() if k == "sites"},
@@ -182,7 +201,6 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
     spec = Spec(
         name=data.get("name", "unnamed"),
         seed=data.get("seed", 0),
-        epg=from_table(EPGSpec, data.get("epg", {}), path=("epg",), locator=locator),
         train=from_table(TrainSpec, data.get("train", {}), path=("train",), locator=locator),
         sites=sites,
         lmbda=lmbda,

@@ -1,7 +1,7 @@
 import torch
 from hypothesis import given, strategies as st
 
-from sclc.model import epg_combine
+from sclc_plugins.guidances.epg import epg
 from sclc_plugins.structural_priors.laplacian import Laplacian
 from sclc_plugins.structural_priors.sobel import Sobel
 from sclc_plugins.structural_priors.uniform import Uniform
@@ -47,7 +47,7 @@ def test_epg_lies_between_zero_and_max_g_and_equals_g_on_text(size, epsilon):
     gen = torch.Generator().manual_seed(h + 7 * w)
     g = torch.rand(b, 1, h, w, generator=gen) * 5
     mask = (torch.rand(b, 1, h, w, generator=gen) > 0.5).float()
-    out = epg_combine(g, mask, epsilon)
+    out = epg(g, mask, epsilon)
     assert out.min() >= 0 and out.max() <= g.max() + 1e-6
     torch.testing.assert_close(out[mask == 1], g[mask == 1])
     torch.testing.assert_close(out[mask == 0], g[mask == 0] * epsilon / (epsilon + 1))

@@ -28,7 +28,7 @@ def init_weights(model: PriorGuidedCodec, state: dict, source: str) -> list[str]
     own = model.state_dict()
     # A conditioned model may start from a plain backbone's weights: its prior branch (which the
     # backbone names; its conditioning blocks start as the identity) is then fresh.
-    prior_branch = (*(f"backbone.{p}" for p in model.backbone.fresh_prefixes), "structural_prior.")
+    prior_branch = (*(f"backbone.{p}" for p in model.backbone.fresh_prefixes), "structural_prior.", "guidance.")
     fresh = [k for k in own if k not in state and k.startswith(prior_branch)]
     missing = [k for k in own if k not in state and k not in fresh]
     unexpected = [k for k in state if k not in own]
