@@ -39,7 +39,7 @@ fi
 $PY -c "import torch, compressai, mmengine, sclc; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
 say "CUDA smoke tests"
-$PY -m pytest -q -p no:cacheprovider tests/test_cuda.py 2>&1 | grep -E "passed|failed|error" | tail -n 3
+$PY -m pytest -p no:cacheprovider tests/test_cuda.py 2>&1 | grep -E "passed|failed|skipped|error" | tail -n 3  # no -q: pyproject adds one, and -qq drops the count
 
 say "training throughput (img/s) at three sizes"
 FULL=(--set backbone.N=192 --set backbone.M=320 --set backbone.num_slices=10 --set backbone.max_support_slices=5
