@@ -5,7 +5,7 @@
 # SCLC_GPU_BUDGET_S (default 560 s: the command's own time, less a reserve for validation and
 # export; SCLC_GPU_TRAIN_MINUTES fixes the minutes instead) and leave the codecs, logs and
 # learning curves under $OUT.
-#   on the device:  bash tools/gpu/run.sh          (carry: .whl .gpu_data)
+#   on the device:  bash tools/gpu/run.sh          (carry: .whl .gpu_pack)
 #   dry run on CPU: SCLC_GPU_DRY_RUN=1 OUT=/tmp/gpu PYTHON=.venv/bin/python bash tools/gpu/run.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -54,10 +54,7 @@ FULL=(--set backbone.N=192 --set backbone.M=320 --set backbone.num_slices=10 --s
 # the shipped pair `sci` and `wacnn` continued from their shipped weights on the same crops for the
 # same minutes, so their comparison stays fair. Each exports, float16, to $OUT/NAME.pt (a call
 # returns at most 8 files: the three logs are summarised into gpu.log).
-GPU_DATA=(--set 'train.data=".gpu_data/crops"' --set 'train.val_data=".gpu_data/val"' --set train.crop=256
-          --set train.batch_size=16 --set train.workers=4 --set train.cache_mb=2000 --set train.val_images=17
-          --set train.val_crop=256 --set train.val_interval=100000 --set train.checkpoint_interval=500
-          --set train.max_keep_checkpoints=1 --set train.log_interval=100 --set train.hyper_rate_warmup=0)
+source tools/gpu/gpu_data.sh  # GPU_DATA: the packed crops, batch 16 x 256^2
 train() {  # NAME SPEC ARGS...: train in the background, log to /tmp/sclc_gpu/NAME.train.log
   local name=$1 spec=$2; shift 2
   rm -rf "/tmp/sclc_gpu/$name"; mkdir -p /tmp/sclc_gpu
