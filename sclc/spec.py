@@ -78,6 +78,7 @@ class TrainSpec:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: Literal["off", "bf16"] = "off"  # bf16 autocast of the forward pass (no loss scaling needed)
     init_from: str | None = None  # stage 2: start from this codec or training checkpoint
+    init_fresh_blocks: bool = False  # ... but its conditioning blocks start fresh (the identity)
 
     def __post_init__(self):
         at_least(self, 1, "crop", "batch_size", "max_iters", "val_interval", "checkpoint_interval", "val_images",

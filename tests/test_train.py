@@ -96,6 +96,32 @@ def test_a_conditioned_model_starts_from_a_plain_backbone_as_that_backbone(spec_
         init_weights(guided, wider.state_dict(), "wide.pt")
 
 
+def test_another_block_design_starts_fresh_from_the_same_backbone(spec_file, tmp_path):
+    from sclc.builder import build_model
+    from sclc.train.init import init_weights
+    from sclc.registry import default_registry
+
+    nesft = build_model(load_spec(spec_file), default_registry())
+    sft_cb = build_model(load_spec(spec_file, ['block.name="sft_cb"']), default_registry())
+    fresh = init_weights(sft_cb, nesft.state_dict(), "nesft.pt")
+    assert any(k.startswith("backbone.cond_") for k in fresh)
+    assert not any("fem" in k for k in sft_cb.state_dict())  # NESFT's tensors were dropped
+    source = nesft.state_dict()
+    for key, value in sft_cb.state_dict().items():
+        if key not in fresh and not key.endswith(("_quantized_cdf", "_offset", "_cdf_length", "scale_table")):
+            torch.testing.assert_close(value, source[key], rtol=0, atol=0)
+    # the same block design can be asked to start fresh too, for a like-for-like comparison
+    trained = {k: v + 1 if k.startswith("backbone.cond_") else v for k, v in source.items()}
+    again = build_model(load_spec(spec_file), default_registry())
+    before = {k: v.clone() for k, v in again.state_dict().items()}
+    fresh = init_weights(again, trained, "nesft.pt", fresh_blocks=True)
+    assert fresh and all(k.startswith("backbone.cond_") for k in fresh)
+    for key, value in again.state_dict().items():
+        expected = before[key] if key in fresh else trained[key]
+        if not key.endswith(("_quantized_cdf", "_offset", "_cdf_length", "scale_table")):
+            torch.testing.assert_close(value, expected, rtol=0, atol=0)
+
+
 TRAIN = [sys.executable, "-m", "sclc", "train"]
 COMMON = ["--set", "train.max_iters=8", "--set", "train.checkpoint_interval=2", "--set", "train.val_interval=100"]
 

@@ -1,17 +1,23 @@
-"""The CPU-scale ablation grid of RESULTS.md: train, evaluate and tabulate every variant.
+"""The paper's ablations (Tables 1-6) at CPU scale, one variable-rate model per variant.
 
-    python examples/ablation/grid.py all --work work_dirs/grid      # everything, resumable
-    python examples/ablation/grid.py train|eval|report --work ...   # one phase
+    python examples/ablation/grid.py all --work work_dirs/grid_vr        # everything, resumable
+    python examples/ablation/grid.py train|eval|report --work ...        # one phase
 
-Protocol (the same for every variant: data, budget, seeds):
-  stage 1  one plain WACNN (N=32, M=40) on the synthetic screen generator (with photo patches;
-           no natural photo set is available offline), lambda 0.013, lr 1e-3;
-  stage 2  every variant x lambda starts from the stage-1 weights (the prior branch starts as
-           the identity) and trains on ../shared/data/sci/train with ground-truth word-box masks;
-  eval     real bitstreams on the centre 512x512 of each sci/dev image (boxes cropped along),
-           text-region PSNR from ground-truth boxes, or CRAFT where an image has none.
-Jobs run ``--jobs`` at a time, one thread each: on 2 cores that beats one 2-thread job by ~1.3x.
-Each job skips itself when its output exists, so an interrupted grid continues where it stopped.
+Protocol (the same for every variant: data, budget, start):
+  start    every variant starts from the shipped `wacnn` weights (sclc/pretrained/wacnn.pt): its
+           backbone, quality gains and q-conditioned blocks. Table 2 compares block designs from
+           the same start: `sft_cb` and `nesft_fresh` (the paper's NESFT) both start their
+           blocks fresh, as the identity. Training from scratch to a useful
+           codec is out of reach of 2 cores per variant; fine-tuning from one shared start is not.
+  train    examples/zoo/sci.toml with each variant's --set overrides, ``--iters`` iterations
+           (batch 8 x 128^2, Adam 3e-4, random quality maps over lambda 0.0012-0.065), training
+           masks from the cached EAST detections (sci/train_shots has no ground-truth boxes);
+           `full` and `wacnn` twice, seeds 0 and 1, so every table has its noise beside it.
+  eval     real bitstreams at qualities 1..8 on ship.py's 17 crops (centre 512x512 of every 4th
+           sci/dev image), text-region PSNR from ground-truth boxes; JPEG, WebP, AVIF and JPEG XL
+           on the same crops; `full` and `wacnn` (seed 0) also on Kodak.
+Jobs run ``--jobs`` at a time, one thread each (on 2 cores that beats one 2-thread job). Every
+job skips itself when its output exists, so an interrupted grid continues where it stopped.
 """
 
 from __future__ import annotations
@@ -27,32 +33,45 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-BASE = HERE / "base.toml"
-LAMBDAS = (0.0035, 0.0067, 0.013, 0.025)  # quality 1..4; the paper's upper four
-STAGE1_LAMBDA = 0.013
-CROP = 512
+sys.path.insert(0, str(ROOT / "examples" / "zoo"))
+from bd_fine import CLASSIC as FINE  # noqa: E402  (JPEG and WebP settings where the curves meet)
+from ship import QUALITIES, dev_crops  # noqa: E402  (the shipped models' crops and qualities)
 
-# Trained variants: --set overrides of base.toml (the full method), paper table they answer.
+SPEC = ROOT / "examples" / "zoo" / "sci.toml"
+START = ROOT / "sclc" / "pretrained" / "wacnn.pt"
+BOX_DIRS = (ROOT / "../shared/data/textdet/slides/words", ROOT / "../shared/data/textdet/docbank/tokens")
+KODAK = ROOT / "../shared/data/natural/kodak"
+# Classic codecs, sampled finely where the learned curves lie (about 26-30 dB on these crops).
+CLASSIC = {**FINE, "avif": (0, 5, 10, 15, 20, 25, 30, 40, 50), "jpegxl": (25.0, 16.0, 12.0, 9.0, 7.0, 5.0, 3.5, 2.5, 1.5),
+           "hevc": (51, 48, 45, 42, 39, 36, 33, 30), "avif-screen": (0, 5, 10, 15, 20, 25, 30, 40, 50)}
+
+# --set overrides of sci.toml (the full method) for each trained variant, and the paper table.
 VARIANTS = {
-    "wacnn": ['block.name="none"', 'text_prior.name="none"', 'loss.name="mse"', 'train.masks="none"'],
+    "wacnn": ['structural_prior.name="uniform"', 'text_prior.name="none"', 'loss.name="mse"', 'train.masks="none"'],
     "full": [],
-    "sft_cb": ['block.name="sft_cb"'],  # Table 2
+    "sft_cb": ['block.name="sft_cb"', "train.init_fresh_blocks=true"],  # Table 2, against nesft_fresh:
+    "nesft_fresh": ["train.init_fresh_blocks=true"],  # both designs' blocks start fresh, as the identity
     "no_structural": ['structural_prior.name="uniform"'],  # Table 3
-    "no_text": ['text_prior.name="none"', 'train.masks="none"'],  # Table 4
+    "no_text": ['text_prior.name="none"', 'train.masks="none"'],  # Table 4 (WMSE, empty mask: 0.9 lambda)
     "mse": ['loss.name="mse"'],  # Table 6
 }
-# Same weights as "full", another detector at compress time (Table 5; see RESULTS.md for why).
-DETECTOR_VARIANTS = {"east": "east", "rrd": "rrd"}
-CLASSIC = ("jpeg", "webp", "avif", "jpegxl")
+SEEDS = {"wacnn": (0, 1), "full": (0, 1)}  # the others once, seed 0
+# The full model's weights with another text detector at compress time (Table 5).
+DETECTORS = ("craft", "rrd")
 
 
-def run(cmd: list[str], log: Path, threads: int = 1) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "SCLC_CODEC_THREADS": str(threads),
-           "PYTHONUNBUFFERED": "1"}
+def runs() -> list[str]:
+    """Every training run, the ones most tables need first."""
+    firsts = [f"{variant}_s0" for variant in VARIANTS]
+    return firsts + [f"{variant}_s{seed}" for variant in VARIANTS for seed in SEEDS.get(variant, (0,)) if seed]
+
+
+def run(cmd: list[str], log: Path) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SCLC_CODEC_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    print(f"[{time.strftime('%H:%M:%S')}] start {log.stem}: {' '.join(cmd)}", flush=True)
-    with open(log, "w") as out:
+    print(f"[{time.strftime('%H:%M:%S')}] start {log.stem}", flush=True)
+    with open(log, "a") as out:
         code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT).returncode
     if code:
         raise RuntimeError(f"{log.stem} failed (exit {code}); see {log}")
@@ -63,110 +82,73 @@ def sclc(*args: str) -> list[str]:
     return [sys.executable, "-m", "sclc", *args]
 
 
-def stage1(work: Path, iters: int) -> Path:
-    checkpoint = work / "stage1" / f"iter_{iters}.pth"
-    if not checkpoint.exists():
-        run(sclc("train", "examples/specs/tiny_wacnn.toml", "--work-dir", str(work / "stage1"),
-                 "--set", 'name="stage1"', "--set", f"loss.lmbda={STAGE1_LAMBDA}",
-                 "--set", f"train.max_iters={iters}", "--set", "train.lr=1e-3",
-                 "--set", 'train.lr_schedule="constant"', "--set", 'train.masks="none"',
-                 "--set", "train.val_interval=1000", "--set", "train.checkpoint_interval=1000",
-                 "--set", "train.log_interval=100"), work / "logs" / "stage1.log", threads=2)
-    return checkpoint
+def model_path(work: Path, name: str) -> Path:
+    return work / "models" / f"{name}.pt"
 
 
-def model_path(work: Path, variant: str, quality: int) -> Path:
-    return work / "models" / f"{variant}-q{quality}.pt"
-
-
-def stage2(work: Path, data: Path, init: Path, variant: str, quality: int, iters: int) -> None:
-    out = model_path(work, variant, quality)
+def train(work: Path, name: str, iters: int) -> None:
+    out = model_path(work, name)
     if out.exists():
         return
-    lmbda = LAMBDAS[quality - 1]
-    run_dir = work / "stage2" / f"{variant}-q{quality}"
-    sets = [f'name="{variant}-q{quality}"', f"loss.lmbda={lmbda}", f"train.max_iters={iters}",
-            f"train.checkpoint_interval={iters}", f'train.init_from="{init}"',
-            f'train.data="{data / "sci" / "train"}"',
-            f'train.box_dirs=["{data / "textdet" / "slides" / "words"}", "{data / "textdet" / "docbank" / "tokens"}"]',
+    variant, seed = name.rsplit("_s", 1)
+    run_dir = work / "train" / name
+    sets = [f'name="{name}"', f"seed={seed}", f'train.init_from="{START}"', f"train.max_iters={iters}",
+            "train.hyper_rate_warmup=0", "train.val_interval=1000000", "train.checkpoint_interval=300",
             *VARIANTS[variant]]
-    args = ["train", str(BASE), "--work-dir", str(run_dir)]
+    args = ["train", str(SPEC), "--work-dir", str(run_dir)]
+    if list(run_dir.glob("iter_*.pth")):
+        args.append("--resume")
     for item in sets:
         args += ["--set", item]
-    run(sclc(*args), work / "logs" / f"{variant}-q{quality}.log")
+    run(sclc(*args), work / "logs" / f"train-{name}.log")
     out.parent.mkdir(parents=True, exist_ok=True)
-    run(sclc("export", "--half", str(run_dir / f"iter_{iters}.pth"), str(out)), work / "logs" / f"export-{variant}-q{quality}.log")
+    run(sclc("export", "--half", str(run_dir / f"iter_{iters}.pth"), str(out)), work / "logs" / f"export-{name}.log")
 
 
-def detector_variant(work: Path, variant: str, detector: str, quality: int) -> None:
-    """The full model's weights with another text detector at compress time."""
-    out = model_path(work, variant, quality)
+def detector_model(work: Path, detector: str) -> None:
+    """`full`'s weights (seed 0) with another text detector at compress time."""
+    out = model_path(work, f"full_{detector}")
     if out.exists():
         return
     from sclc.checkpoint import load_checkpoint, model_from_spec_data, save_checkpoint
 
-    full = load_checkpoint(model_path(work, "full", quality))
+    full = load_checkpoint(model_path(work, "full_s0"))
     spec = full.spec.to_dict()
-    spec["name"] = f"{variant}-q{quality}"
+    spec["name"] = f"full_{detector}"
     spec["text_prior"] = {"name": detector}
     save_checkpoint(model_from_spec_data(spec, full.state_dict(), str(out)), out, half=True)
 
 
-def prepare_dev(data: Path, out: Path) -> Path:
-    """Centre CROP x CROP of each sci/dev image (whole image where smaller), boxes cropped along."""
-    import numpy as np
-    from PIL import Image
-
-    from sclc.data.boxes import find_box_file, read_boxes
-    from sclc.data.folder import list_images
-    from sclc.imageio import atomic_write, load_rgb, save_image
-
-    box_dirs = (data / "textdet" / "slides" / "words", data / "textdet" / "docbank" / "tokens")
-    out.mkdir(parents=True, exist_ok=True)
-    for path in list_images(data / "sci" / "dev"):
-        target = out / f"{path.stem}.png"
-        if target.exists():
-            continue
-        rgb = load_rgb(path)
-        h, w = rgb.shape[:2]
-        top, left = max((h - CROP) // 2, 0), max((w - CROP) // 2, 0)
-        crop = np.ascontiguousarray(rgb[top:top + CROP, left:left + CROP])
-        ch, cw = crop.shape[:2]
-        box_file = find_box_file(path, box_dirs)
-        if box_file is not None:  # inclusive corners, as in the shared .tsv files
-            rows = ["x0\ty0\tx1\ty1"]
-            for x0, y0, x1, y1 in read_boxes(box_file):
-                x0, x1, y0, y1 = x0 - left, x1 - left, y0 - top, y1 - top
-                if x1 >= 0 and y1 >= 0 and x0 < cw and y0 < ch:
-                    rows.append(f"{max(x0, 0)}\t{max(y0, 0)}\t{min(x1, cw - 1)}\t{min(y1, ch - 1)}")
-            atomic_write(out / f"{path.stem}.tsv", ("\n".join(rows) + "\n").encode())
-        save_image(Image.fromarray(crop), target)
-    return out
-
-
-def evaluate(work: Path, dev: Path, name: str, extra: list[str]) -> Path:
-    out = work / "eval" / f"{name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+def evaluate(work: Path, name: str, data: Path, tag: str) -> Path:
+    """Real bitstreams of one model (qualities 1..8) or of the classic codecs, in a 1-thread process."""
+    out = work / "eval" / tag / f"{name}.json"
     if not out.exists():
-        run(sclc("eval", str(dev), *extra, "--detector", "craft", "--mask-cache", str(work / "masks"),
-                 "--out", str(out), "--quiet"), work / "logs" / f"eval-{name}.log")
+        run([sys.executable, __file__, "_eval", name, "--work", str(work), "--data", str(data), "--out", str(out)],
+            work / "logs" / f"eval-{tag}-{name}.log")
     return out
 
 
-def model_args(work: Path, variant: str) -> list[str]:
-    return [arg for q in range(1, len(LAMBDAS) + 1) for arg in ("--model", f"{variant}={model_path(work, variant, q)}")]
+def eval_one(work: Path, name: str, data: Path, out: Path) -> None:
+    import dataclasses
 
+    import torch
 
-def merge(files: list[Path], out: Path) -> dict:
+    from sclc.eval.codecs import resolve
+    from sclc.eval.run import evaluate as run_eval
     from sclc.imageio import atomic_write
+    from sclc.resolve import load_model
 
-    parts = [json.loads(f.read_text()) for f in files]
-    merged = {**parts[0], "points": [p for part in parts for p in part["points"]]}
-    for part in parts[1:]:
-        if part["images"] != merged["images"]:
-            raise RuntimeError(f"{part['data_dir']}: the results cover different images")
-    atomic_write(out, (json.dumps(merged, indent=1) + "\n").encode())
-    return merged
+    torch.set_num_threads(1)
+    if name == "classic":
+        usable, skipped = resolve(list(CLASSIC))
+        print(*skipped, sep="\n")
+        models, codecs = [], [dataclasses.replace(c, settings=CLASSIC[c.name]) for c in usable]
+    else:
+        loaded = load_model(model_path(work, name))
+        models, codecs = [(name, loaded.at_quality(q)) for q in QUALITIES], {}
+    results = run_eval(data, models, codecs, box_dirs=BOX_DIRS, progress=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, json.dumps(results, indent=1).encode())
 
 
 def pool(jobs: int, tasks) -> None:
@@ -177,33 +159,39 @@ def pool(jobs: int, tasks) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("phase", choices=["train", "eval", "report", "all"])
-    parser.add_argument("--work", type=Path, default=ROOT / "work_dirs" / "grid")
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("phase", choices=["train", "eval", "report", "all", "_eval"])
+    parser.add_argument("name", nargs="?", help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, default=ROOT / "work_dirs" / "grid_vr")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--stage1-iters", type=int, default=4000)
-    parser.add_argument("--stage2-iters", type=int, default=400)
+    parser.add_argument("--iters", type=int, default=1200)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    work, data = args.work.resolve(), args.data.resolve()
-    qualities = range(1, len(LAMBDAS) + 1)
-    if args.phase in ("train", "all"):
-        init = stage1(work, args.stage1_iters)
-        # Highest quality first: the longest-running evaluations can start earliest.
-        pool(args.jobs, [lambda v=v, q=q: stage2(work, data, init, v, q, args.stage2_iters)
-                         for q in reversed(qualities) for v in VARIANTS])
-        for variant, detector in DETECTOR_VARIANTS.items():
-            for q in qualities:
-                detector_variant(work, variant, detector, q)
+    work = args.work.resolve()
+    if args.phase == "_eval":
+        eval_one(work, args.name, args.data, args.out)
+        return 0
+    dev = dev_crops(ROOT / "work_dirs" / "zoo" / "dev512_every4", 4, 512)
+    if args.phase in ("train", "eval", "all"):
+        # Each run is trained then evaluated by the same worker, so evaluations fill the gaps.
+        def train_and_eval(name: str) -> None:
+            train(work, name, args.iters)
+            if args.phase != "train":
+                evaluate(work, name, dev, "sci_dev")
+
+        tasks = [lambda n=n: train_and_eval(n) for n in runs()]
+        if args.phase != "train":
+            tasks.append(lambda: evaluate(work, "classic", dev, "sci_dev"))
+        pool(args.jobs, tasks)
     if args.phase in ("eval", "all"):
-        dev = prepare_dev(data, work / f"dev{CROP}")
-        evaluate(work, dev, "classic", [f"--codec={c}" for c in CLASSIC])  # also fills the CRAFT cache
-        pool(args.jobs, [lambda v=v: evaluate(work, dev, v, model_args(work, v))
-                         for v in [*VARIANTS, *DETECTOR_VARIANTS]])
+        for detector in DETECTORS:
+            detector_model(work, detector)
+        pool(args.jobs, [*(lambda d=d: evaluate(work, f"full_{d}", dev, "sci_dev") for d in DETECTORS),
+                         *(lambda n=n: evaluate(work, n, KODAK, "kodak") for n in ("full_s0", "wacnn_s0", "classic"))])
     if args.phase in ("report", "all"):
         from report import write_report
 
-        files = [work / "eval" / f"{v}.json" for v in [*VARIANTS, *DETECTOR_VARIANTS, "classic"]]
-        write_report(merge(files, work / "results.json"), work, ROOT)
+        write_report(work, ROOT)
     return 0
 
 

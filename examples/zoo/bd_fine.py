@@ -40,14 +40,19 @@ def where_they_meet(anchor: tuple[list, list], test: tuple[list, list]) -> tuple
     return [anchor[0][i] for i in keep], [anchor[1][i] for i in keep]
 
 
-def print_bd_rate(label: str, anchor: tuple[list, list], test: tuple[list, list]) -> None:
+def bd_rates(anchor: tuple[list, list], test: tuple[list, list]) -> tuple[float, float, str]:
+    """BD-rate in % by Akima and by PCHIP interpolation, and the PSNR overlap bjontegaard reports."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         values = [bd.bd_rate(anchor[0], anchor[1], test[0], test[1], method=m, require_matching_points=False)
                   for m in ("akima", "pchip")]
     found = [re.search(r"overlap: '([0-9.]+)'", str(w.message)) for w in caught]
-    overlap = next((m.group(1) for m in found if m), ">= 75")
-    print(f"{label}: BD-rate {values[0]:+.1f} % (akima), {values[1]:+.1f} % (pchip); overlap {overlap} %")
+    return values[0], values[1], next((m.group(1) for m in found if m), ">= 75")
+
+
+def print_bd_rate(label: str, anchor: tuple[list, list], test: tuple[list, list]) -> None:
+    akima, pchip, overlap = bd_rates(anchor, test)
+    print(f"{label}: BD-rate {akima:+.1f} % (akima), {pchip:+.1f} % (pchip); overlap {overlap} %")
 
 
 def main() -> int:

@@ -1,7 +1,8 @@
 """What sclc's core asks a backbone, for CompressAI's hyperprior family (and WACNN, built alike).
 
 The core pads images to ``stride``, checks a file's latent shapes against ``latent_shapes``,
-leaves ``fresh_prefixes`` untrained when a conditioned model starts from a plain one, and groups
+leaves ``fresh_prefixes`` untrained when a conditioned model starts from a plain one (and
+``block_prefixes`` when asked to start the blocks fresh), and groups
 parameters for ``sclc build`` by ``parameter_parts``. A backbone built differently says so with
 its own values.
 """
@@ -14,6 +15,7 @@ class HyperpriorLayout:
 
     stride = 64
     fresh_prefixes: tuple[str, ...] = ()  # attributes of the prior branch: new in a conditioned model
+    block_prefixes: tuple[str, ...] = ()  # attributes of the conditioning blocks (part of the prior branch)
     side_strings = 0  # strings a file carries beside one per entropy model (WACNN's quality level)
     # Attribute-name prefix -> the part of the model it belongs to.
     parameter_parts = {"g_a": "g_a", "g_s": "g_s", "h_a": "h_a", "h_s": "h_s", "h_mean_s": "h_s",

@@ -110,6 +110,7 @@ BlockFactory = Callable[[int, int], nn.Module]
 
 class WACNN(HyperpriorLayout, CompressionModel):
     fresh_prefixes = ("prior_", "cond_", "quality_gain.")  # prior branch, its blocks, quality gains (1 at q = 0.5)
+    block_prefixes = ("cond_",)
     parameter_parts = {**HyperpriorLayout.parameter_parts, "cc_": "entropy", "lrp_": "entropy",
                        "prior_": "prior branch", "cond_": "prior branch"}
 

@@ -92,7 +92,7 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
     registry = default_registry()
     codec = build_model(spec, registry)
     if t.init_from:
-        fresh = init_weights(codec, load_state_for_init(t.init_from, spec), t.init_from)
+        fresh = init_weights(codec, load_state_for_init(t.init_from, spec), t.init_from, t.init_fresh_blocks)
         if fresh:
             print(f"init_from {t.init_from}: {len(fresh)} prior-branch tensors start fresh (not in the file)")
     model = TrainableCodec(codec, build_loss(spec, registry), amp=t.amp)

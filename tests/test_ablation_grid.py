@@ -1,0 +1,72 @@
+"""The variable-rate ablation grid (examples/ablation): every variant starts from the shipped
+`wacnn`, and the report's BD-rate cells say what they measured."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples" / "ablation"))
+
+import grid  # noqa: E402
+import report  # noqa: E402
+
+
+def test_every_run_has_a_seed_and_the_tables_have_their_noise_runs():
+    runs = grid.runs()
+    assert len(runs) == len(set(runs))
+    assert {f"{v}_s0" for v in grid.VARIANTS} <= set(runs)
+    assert {"full_s1", "wacnn_s1"} <= set(runs)
+    for _, _, anchor, test, _ in report.PAPER:  # every table compares runs the grid makes
+        for name in (anchor, test):
+            assert name in runs or name.removeprefix("full_") in grid.DETECTORS
+
+
+@pytest.mark.parametrize("variant", list(grid.VARIANTS))
+def test_every_variant_starts_from_the_shipped_wacnn(variant):
+    from sclc.builder import build_model
+    from sclc.registry import default_registry
+    from sclc.spec import load_spec
+    from sclc.train.init import init_weights, load_state_for_init
+
+    spec = load_spec(grid.SPEC, grid.VARIANTS[variant])
+    model = build_model(spec, default_registry())
+    fresh = init_weights(model, load_state_for_init(grid.START, spec), str(grid.START), spec.train.init_fresh_blocks)
+    if spec.train.init_fresh_blocks:
+        assert fresh and all(k.startswith("backbone.cond_") for k in fresh)
+    else:
+        assert fresh == []  # the same architecture as the shipped wacnn: nothing starts fresh
+    if variant in ("wacnn", "no_text"):
+        assert spec.train.masks == "none" and spec.text_prior.name == "none"
+
+
+def _results(curves: dict[str, list[tuple[float, float]]]) -> dict:
+    return {"points": [{"curve": name, "setting": f"{name} q{i + 1}",
+                        "mean": {"bpp": r, "psnr": d, "text_psnr": d - 1, "ms_ssim": 0.9 + d / 1000}}
+                       for name, points in curves.items() for i, (r, d) in enumerate(points)]}
+
+
+def test_report_cells_measure_the_rate_difference_and_say_when_they_cannot():
+    anchor = [(0.2, 26.0), (0.3, 27.0), (0.45, 28.0), (0.7, 29.0), (1.0, 30.0)]
+    results = _results({"wacnn_s0": anchor, "full_s0": [(0.8 * r, d) for r, d in anchor],
+                        "far": [(r, d + 20) for r, d in anchor]})
+    assert report.cell(results, "wacnn_s0", "full_s0", "psnr") == "-20.0 %"
+    assert report.cell(results, "full_s0", "wacnn_s0", "psnr") == "+25.0 %"
+    assert report.cell(results, "wacnn_s0", "mse_s0", "psnr") == "not run"
+    assert report.cell(results, "wacnn_s0", "far", "psnr") == "no overlap"
+    half = _results({"a": anchor, "b": [(r, d + 2) for r, d in anchor]})
+    bumpy = _results({"a": anchor, "b": [*[(0.8 * r, d) for r, d in anchor], (1.2, 29.5)]})
+    assert report.cell(bumpy, "a", "b", "psnr") == "-20.0 % †"  # the dominated point is left out
+    # the overlap is printed: 2 dB shared of the 6 dB the two curves cover together
+    assert report.cell(half, "a", "b", "psnr").endswith("(33 %)")
+
+
+def test_the_span_table_flags_a_curve_that_stops_rising():
+    results = _results({"full_s0": [(0.1, 26.0), (0.2, 27.0), (0.4, 26.9), (0.8, 28.0)],
+                        "wacnn_s0": [(0.1, 26.0), (0.2, 27.0), (0.4, 28.0), (0.8, 29.0)]})
+    rows = {line.split(" | ")[0].strip("| "): line for line in report.span_table(results)[2:]}
+    assert "8.0x" in rows["full_s0"] and rows["full_s0"].endswith("no |")
+    assert rows["wacnn_s0"].endswith("yes |")
