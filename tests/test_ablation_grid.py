@@ -56,7 +56,9 @@ def test_report_cells_measure_the_rate_difference_and_say_when_they_cannot():
     assert report.cell(results, "wacnn_s0", "full_s0", "psnr") == "-20.0 %"
     assert report.cell(results, "full_s0", "wacnn_s0", "psnr") == "+25.0 %"
     assert report.cell(results, "wacnn_s0", "mse_s0", "psnr") == "not run"
-    assert report.cell(results, "wacnn_s0", "far", "psnr") == "no overlap"
+    assert report.cell(results, "wacnn_s0", "far", "psnr") == "far better at every rate"
+    apart = _results({"a": anchor, "pricey": [(r + 5, d + 20) for r, d in anchor]})
+    assert report.cell(apart, "a", "pricey", "psnr") == "no overlap"
     half = _results({"a": anchor, "b": [(r, d + 2) for r, d in anchor]})
     bumpy = _results({"a": anchor, "b": [*[(0.8 * r, d) for r, d in anchor], (1.2, 29.5)]})
     assert report.cell(bumpy, "a", "b", "psnr") == "-20.0 % †"  # the dominated point is left out

@@ -79,7 +79,7 @@ def test_missing_codecs_are_skipped_and_unknown_ones_are_errors(monkeypatch):
         ["jpegxl", "jpeg"], ["jpeg", "jpegxl"])
 
 
-@pytest.mark.parametrize("name", ["jpeg", "webp", "avif", "jpeg2000", "jpegxl"])
+@pytest.mark.parametrize("name", ["jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "avif-screen"])
 def test_classic_codecs_round_trip_and_rate_grows_with_setting(name):
     codec = CODECS[name]
     if codec.available():
@@ -181,3 +181,9 @@ def test_the_points_table_has_a_column_per_metric_the_results_hold():
     assert header.split() == ["curve", "setting", "bpp", "PSNR", "text", "PSNR", "CER", "vmaf"]
     assert first.split() == ["jpeg", "50", "0.5000", "30.00", "-", "-", "-"]
     assert second.split() == ["sci", "sci", "q4", "0.4000", "31.00", "-", "0.020", "91.5"]
+
+
+def test_avif_screen_maps_quality_onto_the_quantizer_every_avifenc_takes():
+    from sclc.eval.codecs import _avif_quantizer
+
+    assert [_avif_quantizer(q) for q in (0, 50, 100)] == ["63", "32", "0"]

@@ -17,7 +17,10 @@ if ! ls "$WHEELS"/mmcv-2.0.1-*.whl >/dev/null 2>&1; then
     # torch 2.14's headers need C++20; mmcv 2.0.1's setup.py asks for C++17 (found 2026-11-27:
     # "#error C++20 or later compatible compiler is required to use ATen"). Patch the flag.
     # Untested beyond this point: mmcv's own C++ may need more changes for torch 2.14.
-    python -m pip download --no-deps --no-binary :all: "mmcv==2.0.1" -d "$WHEELS/src"
+    # --no-build-isolation: pip's isolated setuptools (>= 81) lacks the pkg_resources that
+    # mmcv's setup.py imports even to describe itself (found 2026-11-28).
+    [ -f "$WHEELS/src/mmcv-2.0.1.tar.gz" ] || python -m pip download --no-deps --no-binary :all: \
+        --no-build-isolation "mmcv==2.0.1" -d "$WHEELS/src"
     tar -xzf "$WHEELS/src/mmcv-2.0.1.tar.gz" -C "$WHEELS/src"
     sed -i 's/-std=c++1[47]/-std=c++20/' "$WHEELS/src/mmcv-2.0.1/setup.py"
     MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-1}" nice -n 19 \

@@ -60,12 +60,16 @@ def cell(results: dict, anchor: str, test: str, metric: str, trim: bool = False)
     a, t = rd_curve(results, anchor, metric), rd_curve(results, test, metric)
     a_up, t_up = rising(a), rising(t)
     dropped = len(a_up[0]) < len(a[0]) or len(t_up[0]) < len(t[0])
-    if trim:
-        a_up = where_they_meet(a_up, t_up)
-    if min(len(a_up[0]), len(t_up[0])) < 4:
-        return "too few points"
+    if min(a_up[1]) > max(t_up[1]) and min(a_up[0]) <= min(t_up[0]):
+        return f"{anchor} better at every rate"
+    if min(t_up[1]) > max(a_up[1]) and min(t_up[0]) <= min(a_up[0]):
+        return f"{test} better at every rate"
     if max(a_up[1]) < min(t_up[1]) or max(t_up[1]) < min(a_up[1]):
         return "no overlap"
+    if trim:  # a steep classic curve may keep only three points: one inside, one each side
+        a_up = where_they_meet(a_up, t_up)
+    if len(a_up[0]) < (3 if trim else 4) or len(t_up[0]) < 4:
+        return "too few points"
     akima, _, overlap = bd_rates(a_up, t_up)
     return (f"{akima:+.1f} %" + ("" if overlap == ">= 75" else f" ({float(overlap):.0f} %)")
             + (" †" if dropped else ""))

@@ -108,9 +108,15 @@ _hevc = _tool_codec(
     lambda src, dst: ["ffmpeg", "-y", "-loglevel", "error", "-f", "hevc", "-i", str(src), "-pix_fmt", "rgb24",
                       str(dst)],
     ".hevc")
+def _avif_quantizer(quality) -> str:
+    """libavif's own quality -> quantizer map (0..100 -> 63..0). Passed as --min/--max because
+    Debian 12's avifenc 0.11 has no -q (found 2026-11-28); both kinds of avifenc take these."""
+    return str((int(100 - quality) * 63 + 50) // 100)
+
+
 _avif_screen = _tool_codec(
-    lambda src, dst, q: ["avifenc", "-q", str(q), "-s", "6", "-y", "444", "-a", "tune-content=screen",
-                         str(src), str(dst)],
+    lambda src, dst, q: ["avifenc", "--min", _avif_quantizer(q), "--max", _avif_quantizer(q), "-s", "6",
+                         "-y", "444", "-a", "tune-content=screen", str(src), str(dst)],
     lambda src, dst: ["avifdec", str(src), str(dst)],
     ".avif")
 
