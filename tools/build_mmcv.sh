@@ -16,7 +16,7 @@ python -m pip install ninja "setuptools<81" wheel  # mmcv's setup.py imports pkg
 if ! ls "$WHEELS"/mmcv-2.0.1-*.whl >/dev/null 2>&1; then
     # torch 2.14's headers need C++20; mmcv 2.0.1's setup.py asks for C++17 (found 2026-11-27:
     # "#error C++20 or later compatible compiler is required to use ATen"). Patch the flag.
-    # Untested beyond this point: mmcv's own C++ may need more changes for torch 2.14.
+    # With that flag mmcv's own C++ compiles against torch 2.14.1 unchanged (checked 2026-11-28).
     # --no-build-isolation: pip's isolated setuptools (>= 81) lacks the pkg_resources that
     # mmcv's setup.py imports even to describe itself (found 2026-11-28).
     [ -f "$WHEELS/src/mmcv-2.0.1.tar.gz" ] || python -m pip download --no-deps --no-binary :all: \
