@@ -58,6 +58,8 @@ def cell(results: dict, anchor: str, test: str, metric: str, trim: bool = False)
     if not {anchor, test} <= names(results):
         return "not run"
     a, t = rd_curve(results, anchor, metric), rd_curve(results, test, metric)
+    if None in a[1] or None in t[1]:
+        return "no data"  # e.g. text PSNR on Kodak, which has no text boxes
     a_up, t_up = rising(a), rising(t)
     dropped = len(a_up[0]) < len(a[0]) or len(t_up[0]) < len(t[0])
     if min(a_up[1]) > max(t_up[1]) and min(a_up[0]) <= min(t_up[0]):
