@@ -114,6 +114,17 @@ def load_rgb(path: str | Path) -> np.ndarray:
         return np.asarray(to_pil(prepare_image(read_image(path)).tensor))
 
 
+def centre_window(height: int, width: int, size: int) -> tuple[int, int]:
+    """(top, left) of the centred ``size`` x ``size`` window; 0 along a side shorter than ``size``."""
+    return max((height - size) // 2, 0), max((width - size) // 2, 0)
+
+
+def centre_crop(rgb: np.ndarray, size: int) -> np.ndarray:
+    """The centred ``size`` x ``size`` crop of an (H, W, ...) array (the whole side where shorter)."""
+    top, left = centre_window(*rgb.shape[:2], size)
+    return rgb[top:top + size, left:left + size]
+
+
 def rgb_to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """(H, W, 3) uint8 -> (1, 3, H, W) float in [0, 1]."""
     return torch.from_numpy(np.array(rgb, dtype=np.float32)).permute(2, 0, 1).div_(255)[None]

@@ -172,3 +172,13 @@ def test_cli_round_trip_and_clean_errors(spec_path, tmp_path, capsys):
     assert main(["compress", str(tmp_path / "notimage.png"), str(tmp_path / "y.sclc"), "--model", str(spec_path)]) == 2
     assert "cannot read image" in capsys.readouterr().err
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_centre_crop_is_centred_and_keeps_a_short_side_whole():
+    from sclc.imageio import centre_crop, centre_window
+
+    image = np.arange(5 * 9 * 3).reshape(5, 9, 3)
+    assert centre_window(5, 9, 3) == (1, 3)
+    np.testing.assert_array_equal(centre_crop(image, 3), image[1:4, 3:6])
+    assert centre_crop(image, 7).shape == (5, 7, 3)  # 5 rows only: all of them, from the top
+    np.testing.assert_array_equal(centre_crop(image, 7), image[:, 1:8])

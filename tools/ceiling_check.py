@@ -37,10 +37,8 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def main() -> int:
-    from PIL import Image
-
     from sclc.data.folder import list_images
-    from sclc.imageio import load_rgb, prepare_image
+    from sclc.imageio import centre_crop, load_rgb, rgb_to_tensor
     from sclc.resolve import load_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -57,10 +55,7 @@ def main() -> int:
     sums = {(rounded, q): 0.0 for rounded in (True, False) for q in qs}
     paths = list_images(args.images)[:: args.every][: args.count]
     for path in paths:
-        rgb = load_rgb(path)
-        h, w = rgb.shape[:2]
-        top, left = max((h - args.crop) // 2, 0), max((w - args.crop) // 2, 0)
-        x = prepare_image(Image.fromarray(rgb[top: top + args.crop, left: left + args.crop])).tensor
+        x = rgb_to_tensor(centre_crop(load_rgb(path), args.crop))
         with torch.no_grad():
             mask = model.text_mask(x)
             for (rounded, q) in sums:

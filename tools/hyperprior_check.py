@@ -35,8 +35,7 @@ def bits_per_pixel(likelihoods: torch.Tensor, pixels: int) -> float:
 def main() -> int:
     from sclc.resolve import load_model
     from sclc.data.folder import list_images
-    from sclc.imageio import load_rgb, prepare_image
-    from PIL import Image
+    from sclc.imageio import centre_crop, load_rgb, rgb_to_tensor
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model")
@@ -50,10 +49,7 @@ def main() -> int:
     backbone = model.backbone
     print("image                          bpp_y   bpp_z  z share  bpp_y without z  y per slice")
     for path in list_images(args.images)[:: args.every][: args.count]:
-        rgb = load_rgb(path)
-        h, w = rgb.shape[:2]
-        top, left = max((h - args.crop) // 2, 0), max((w - args.crop) // 2, 0)
-        x = prepare_image(Image.fromarray(rgb[top: top + args.crop, left: left + args.crop])).tensor
+        x = rgb_to_tensor(centre_crop(load_rgb(path), args.crop))
         pixels = x.shape[-2] * x.shape[-1]
         q = torch.full_like(x[:, :1], args.q) if model.rate is not None else None
         with torch.no_grad():

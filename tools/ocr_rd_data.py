@@ -15,7 +15,7 @@ from PIL import Image
 
 from sclc.data.boxes import find_box_file, read_words
 from sclc.data.folder import list_images
-from sclc.imageio import load_rgb, save_image
+from sclc.imageio import centre_window, load_rgb, save_image
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     for path in paths:
         rgb = load_rgb(path)
         h, w = rgb.shape[:2]
-        top, left = max((h - args.crop) // 2, 0), max((w - args.crop) // 2, 0)
+        top, left = centre_window(h, w, args.crop)
         bottom, right = min(top + args.crop, h), min(left + args.crop, w)
         save_image(Image.fromarray(rgb[top:bottom, left:right]), args.out / f"{path.stem}.png")
         rows = ["x0\ty0\tx1\ty1\tword"]

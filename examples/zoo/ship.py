@@ -37,14 +37,11 @@ def newest_checkpoint(work_dir: Path) -> Path:
 
 def dev_crops(out: Path, every: int, crop: int, offset: int = 0) -> Path:
     from sclc.data.folder import list_images
-    from sclc.imageio import load_rgb, save_image
+    from sclc.imageio import centre_crop, load_rgb, save_image
 
     out.mkdir(parents=True, exist_ok=True)
     for path in list_images(ROOT / "../shared/data/sci/dev")[offset::every]:
-        rgb = load_rgb(path)
-        h, w = rgb.shape[:2]
-        top, left = max((h - crop) // 2, 0), max((w - crop) // 2, 0)
-        save_image(Image.fromarray(rgb[top:top + crop, left:left + crop]), out / f"{path.stem}.png")
+        save_image(Image.fromarray(centre_crop(load_rgb(path), crop)), out / f"{path.stem}.png")
     return out
 
 

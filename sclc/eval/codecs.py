@@ -108,6 +108,8 @@ _hevc = _tool_codec(
     lambda src, dst: ["ffmpeg", "-y", "-loglevel", "error", "-f", "hevc", "-i", str(src), "-pix_fmt", "rgb24",
                       str(dst)],
     ".hevc")
+
+
 def _avif_quantizer(quality) -> str:
     """libavif's own quality -> quantizer map (0..100 -> 63..0). Passed as --min/--max because
     Debian 12's avifenc 0.11 has no -q (found 2026-11-28); both kinds of avifenc take these."""

@@ -23,8 +23,9 @@ def init_weights(model: PriorGuidedCodec, state: dict, source: str, fresh_blocks
     """Load ``state`` into ``model`` for stage 2; returns the prior-branch tensors left fresh.
 
     Prior-branch tensors the model lacks are dropped (another block design), and with
-    ``fresh_blocks`` all conditioning blocks start fresh. Every other tensor must be present with the same shape (CompressAI's CDF buffers excepted:
-    their length follows the weights); anything else is a spec mismatch and an error.
+    ``fresh_blocks`` all conditioning blocks start fresh. Every other tensor must be present with
+    the same shape (CompressAI's CDF buffers excepted: their length follows the weights); anything
+    else is a spec mismatch and an error.
     """
     own = model.state_dict()
     if fresh_blocks:  # e.g. to compare two block designs from the same start
