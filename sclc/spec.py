@@ -57,10 +57,12 @@ class TrainSpec:
     flip: bool = True  # random horizontal flips
     lr: float = 1e-4
     aux_lr: float = 1e-3  # Adam on the entropy bottleneck quantiles (CompressAI's aux loss)
-    lr_schedule: Literal["plateau", "constant"] = "plateau"
+    # plateau: the reference's ReduceLROnPlateau; cosine: lr down to min_lr at max_iters or at the
+    # end of max_minutes, whichever comes first (a run that ends in a decay)
+    lr_schedule: Literal["plateau", "constant", "cosine"] = "plateau"
     plateau_factor: float = 0.3  # reference: ReduceLROnPlateau(factor=0.3, patience=4)
     plateau_patience: int = 4  # in validation rounds
-    min_lr: float = 2.7e-6  # paper: train until the rate drops to 2.7e-6
+    min_lr: float = 2.7e-6  # paper: train until the rate drops to 2.7e-6; also cosine's end
     clip_grad: float = 1.0  # max gradient norm of the main parameters (0 = off)
     # Hyperprior warm-up: z's bits count from 0 up to fully over this many iterations, so h_a and
     # h_s learn to use z before its cost can collapse it (0 = off; sclc.train.rate_warmup).

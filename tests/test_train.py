@@ -122,6 +122,35 @@ def test_another_block_design_starts_fresh_from_the_same_backbone(spec_file, tmp
             torch.testing.assert_close(value, expected, rtol=0, atol=0)
 
 
+def test_cosine_schedule_ends_at_min_lr_and_resumes_on_its_curve(spec_file, tmp_path):
+    cosine = ["train.lr_schedule=\"cosine\"", "train.min_lr=1e-5", "train.max_iters=6", "train.val_interval=100",
+              "train.checkpoint_interval=3", "train.max_keep_checkpoints=5"]
+    runner = _train(spec_file, tmp_path / "cos", *cosine)
+    used = runner.message_hub.get_scalar("train/main.lr").data[0]  # the rate each step used
+    expected = [1e-5 + (1e-3 - 1e-5) * (1 + math.cos(math.pi * i / 5)) / 2 for i in range(6)]
+    assert list(used) == pytest.approx(expected, rel=1e-6)
+    assert used[-1] == pytest.approx(1e-5, rel=1e-6)  # the last step trains at min_lr
+    assert set(runner.message_hub.get_scalar("train/aux.lr").data[0]) == {1e-3}  # quantiles keep their rate
+    # Resume from the middle: the schedule continues where it stopped, not from the top.
+    half = tmp_path / "half"
+    half.mkdir()
+    (half / "iter_3.pth").write_bytes((tmp_path / "cos" / "iter_3.pth").read_bytes())
+    (half / "last_checkpoint").write_text(str(half / "iter_3.pth"))
+    resumed = _train(spec_file, half, *cosine, resume=True)
+    assert list(resumed.message_hub.get_scalar("train/main.lr").data[0])[-3:] == pytest.approx(expected[3:], rel=1e-6)
+
+
+def test_cosine_over_a_time_budget_decays_by_the_clock_when_that_ends_first():
+    from sclc.train.lr_schedule import CosineLRHook
+
+    hook = CosineLRHook(1e-3, 1e-5, max_iters=1000, minutes=1.0)
+    hook.start = time.monotonic() - 30  # half of the minute spent, 1 % of the iterations
+    assert hook.progress(10) == pytest.approx(0.5, abs=0.02)
+    hook.start = time.monotonic() - 120
+    assert hook.progress(10) == 1.0
+    assert CosineLRHook(1e-3, 1e-5, max_iters=1000).progress(500) == pytest.approx(500 / 999)
+
+
 TRAIN = [sys.executable, "-m", "sclc", "train"]
 COMMON = ["--set", "train.max_iters=8", "--set", "train.checkpoint_interval=2", "--set", "train.val_interval=100"]
 

@@ -1,8 +1,40 @@
-"""The learning-rate schedule: the reference's ReduceLROnPlateau, by validation round."""
+"""Learning-rate schedules: the reference's ReduceLROnPlateau by validation round, and a cosine
+decay that ends a run (by iteration, or over a time budget)."""
 
 from __future__ import annotations
 
+import math
+import time
+
 from mmengine.hooks import Hook
+
+
+class CosineLRHook(Hook):
+    """Cosine decay of the main learning rate from ``lr`` to ``min_lr``, reached at the last
+    iteration: over ``max_iters``, or over this run's ``minutes`` when that ends first (a device
+    call has minutes, not a known iteration count, and should still finish its decay). mmengine's
+    CosineAnnealingLR knows only iterations. Set before each step, so the logged rate is the one
+    used; by iteration it needs no state across a resume."""
+
+    priority = "HIGHEST"  # before RuntimeInfoHook logs the rate
+
+    def __init__(self, lr: float, min_lr: float, max_iters: int, minutes: float = 0.0):
+        self.lr, self.min_lr, self.max_iters, self.minutes = lr, min_lr, max_iters, minutes
+        self.start = None
+
+    def before_train(self, runner) -> None:
+        self.start = time.monotonic()
+
+    def progress(self, iteration: int) -> float:
+        done = iteration / max(1, self.max_iters - 1)
+        if self.minutes:
+            done = max(done, (time.monotonic() - self.start) / (60 * self.minutes))
+        return min(1.0, done)
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        lr = self.min_lr + (self.lr - self.min_lr) * (1 + math.cos(math.pi * self.progress(runner.iter))) / 2
+        for group in runner.optim_wrapper["main"].param_groups:
+            group["lr"] = lr
 
 
 class PlateauLRHook(Hook):

@@ -22,7 +22,7 @@ from sclc.spec import Spec
 from sclc.train.atomic import AtomicCheckpointHook
 from sclc.train.hooks import SclcCheckpointHook
 from sclc.train.init import init_weights, load_state_for_init
-from sclc.train.lr_schedule import PlateauLRHook
+from sclc.train.lr_schedule import CosineLRHook, PlateauLRHook
 from sclc.train.metric import CodecMetric
 from sclc.train.model import (
     SclcDistributedDataParallel,
@@ -123,6 +123,8 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
         hooks.append(HyperRateWarmupHook(t.hyper_rate_warmup))
     if t.lr_schedule == "plateau":
         hooks.append(PlateauLRHook(t.plateau_factor, t.plateau_patience, t.min_lr))
+    elif t.lr_schedule == "cosine":
+        hooks.append(CosineLRHook(t.lr, t.min_lr, t.max_iters, t.max_minutes))
     return Runner(
         model=model,
         work_dir=str(work_dir),

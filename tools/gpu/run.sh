@@ -75,13 +75,16 @@ if [ "$DRY" != 1 ]; then
   MINUTES=${SCLC_GPU_TRAIN_MINUTES:-$(awk -v b="$BUDGET_S" -v s="$SECONDS" 'BEGIN {m = (b - s - 90) / 60; printf "%.2f", (m < 1 ? 1 : m)}')}
   TRAIN=(--set "train.max_minutes=$MINUTES")
 fi
+# Every run ends in a cosine decay to 1e-6 over its minutes (a constant rate leaves a model at
+# the noise of its last steps; RESULTS.md "Finishing with a decay"); the continued pair from 1e-4.
+DECAY=(--set 'train.lr_schedule="cosine"' --set train.min_lr=1e-6)
 say "train examples/zoo/sci_gpu.toml, sci and wacnn on $DEVICE${MINUTES:+ for $MINUTES min}"
 pids=()
-train sci_gpu examples/zoo/sci_gpu.toml
+train sci_gpu examples/zoo/sci_gpu.toml "${DECAY[@]}"
 for name in sci wacnn; do
   if [ "$DRY" = 1 ]; then init=(); else init=(--set "train.init_from=\"sclc/pretrained/$name.pt\""); fi
   masks=(); [ "$name" = sci ] && masks=(--set 'train.masks="boxes"')  # the EAST masks packed beside the crops
-  train "$name" "examples/zoo/$name.toml" "${GPU_DATA[@]}" "${masks[@]}" "${init[@]}"
+  train "$name" "examples/zoo/$name.toml" "${GPU_DATA[@]}" "${masks[@]}" "${init[@]}" "${DECAY[@]}" --set train.lr=1e-4
 done
 wait "${pids[@]}"  # not a bare wait: that would also wait for the tee behind gpu.log
 for name in sci_gpu sci wacnn; do
