@@ -1,12 +1,13 @@
 """BD-rate of the shipped models against JPEG and WebP sampled finely in their range.
 
-    python examples/zoo/bd_fine.py [--work work_dirs/zoo] [--crops dev512_every4]
+    python examples/zoo/bd_fine.py [--work work_dirs/zoo] [--crops dev512_every4] [--against OLD.json]
 
 Reads the crops and ship.json that examples/zoo/ship.py wrote, codes the same crops with JPEG
 (quality 5..50) and WebP (quality 0..40), and prints BD-rates (Akima and PCHIP) of each learned
 curve against the classic points where the two meet (the classic curve trimmed to the learned
 curve's PSNR range plus one point on each side). The learned curves span about 2 dB, so the
 overlap can stay under the usual 75 %: each number is over the overlapping PSNR interval only.
+``--against`` an earlier ship.json of the same crops: each model against its previous weights.
 """
 
 from __future__ import annotations
@@ -62,8 +63,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "work_dirs" / "zoo")
     parser.add_argument("--crops", default="dev512_every4", help="the crops folder ship.py wrote in --work")
+    parser.add_argument("--against", type=Path, help="an earlier ship.json of the same crops")
     args = parser.parse_args()
     results = json.loads((args.work / "ship.json").read_text())
+    if args.against:
+        earlier = json.loads(args.against.read_text())
+        for name in ("sci", "wacnn"):
+            print_bd_rate(f"{name} vs its previous weights", rd_curve(earlier, name), rd_curve(results, name))
     # The same evaluation ship.py ran, with the classic codecs' settings where the curves meet.
     codecs = [dataclasses.replace(CODECS[name], settings=settings) for name, settings in CLASSIC.items()]
     classic = evaluate(args.work / args.crops, [], codecs, progress=False)

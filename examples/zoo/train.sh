@@ -4,6 +4,10 @@
 # again and each continues from the newest checkpoint in its work dir; on a machine without that
 # work dir, each starts from its shipped weights (sclc/pretrained/NAME.pt, float16; Adam restarts).
 #   examples/zoo/train.sh [WORK=work_dirs/zoo] [--device cuda]
+# Continuing the shipped weights at this constant rate on 128^2 crops made them worse (RESULTS.md,
+# issue #13's grid); round 5 finished them with a decay on 256^2 crops instead (MODEL_CARD.md):
+#   THREADS=1 tools/gpu/same_on_cpu.sh sci 2400 work_dirs/decay/sci --set train.batch_size=8 \
+#     --set train.workers=0 --set 'train.lr_schedule="cosine"' --set train.lr=1e-4 --set train.min_lr=1e-6
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=${1:-work_dirs/zoo}
