@@ -43,6 +43,20 @@ def test_every_variant_starts_from_the_shipped_wacnn(variant):
         assert spec.train.masks == "none" and spec.text_prior.name == "none"
 
 
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_a_training_run_gets_the_schedule_it_was_asked_for(tmp_path, monkeypatch, schedule):
+    from sclc.spec import load_spec
+
+    commands = []
+    monkeypatch.setattr(grid, "run", lambda cmd, log: commands.append(cmd))
+    grid.train(tmp_path, "full_s1", 40, schedule)
+    cmd = commands[0]
+    sets = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--set"]
+    spec = load_spec(grid.SPEC, sets)
+    assert (spec.train.lr_schedule, spec.train.max_iters, spec.seed) == (schedule, 40, 1)
+    assert spec.train.min_lr == 1e-6
+
+
 def _results(curves: dict[str, list[tuple[float, float]]]) -> dict:
     return {"points": [{"curve": name, "setting": f"{name} q{i + 1}",
                         "mean": {"bpp": r, "psnr": d, "text_psnr": d - 1, "ms_ssim": 0.9 + d / 1000}}
