@@ -151,6 +151,19 @@ def test_cosine_over_a_time_budget_decays_by_the_clock_when_that_ends_first():
     assert CosineLRHook(1e-3, 1e-5, max_iters=1000).progress(500) == pytest.approx(500 / 999)
 
 
+def test_resume_starts_the_stream_where_it_stopped_without_loading_trained_batches(spec_file, tmp_path, monkeypatch):
+    from sclc.data.stream import CropStream
+
+    work = tmp_path / "run"
+    overrides = ("train.checkpoint_interval=3", "train.val_interval=100")
+    _train(spec_file, work, "train.max_iters=3", *overrides)
+    loaded = []
+    original = CropStream.__getitem__
+    monkeypatch.setattr(CropStream, "__getitem__", lambda self, position: loaded.append(position) or original(self, position))
+    _train(spec_file, work, "train.max_iters=5", *overrides, resume=True)
+    assert loaded == list(range(6, 10))  # iterations 4 and 5, batch 2: positions 6..9, nothing before
+
+
 TRAIN = [sys.executable, "-m", "sclc", "train"]
 COMMON = ["--set", "train.max_iters=8", "--set", "train.checkpoint_interval=2", "--set", "train.val_interval=100"]
 

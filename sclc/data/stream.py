@@ -2,8 +2,8 @@
 
 ``StreamSampler`` yields positions 0, 1, 2, ... (rank r of w gets r, r+w, ...), and
 ``CropStream[position]`` picks an image by a per-epoch permutation and a crop/flip from a
-generator seeded with (seed, position). No global RNG is touched, so when mmengine replays the
-sampler on resume the data are exactly those of an uninterrupted run.
+generator seeded with (seed, position). No global RNG is touched, so a resumed run that starts
+the sampler at its next position (``sclc.train.loop``) sees exactly the data of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -132,12 +132,17 @@ class StreamSampler(Sampler):
 
         self.rank, self.world_size = get_dist_info()
         self.epoch_length = max(len(dataset) // self.world_size, 1)
+        self.start = 0
+
+    def start_at_batch(self, batch: int, batch_size: int) -> None:
+        """Begin where ``batch`` batches of ``batch_size`` per rank have been drawn (a resume)."""
+        self.start = batch * batch_size * self.world_size
 
     def __len__(self) -> int:  # one pass over the source; the stream itself never ends
         return self.epoch_length
 
     def __iter__(self):
-        return itertools.count(self.rank, self.world_size)
+        return itertools.count(self.start + self.rank, self.world_size)
 
     def set_epoch(self, epoch: int) -> None:  # called by mmengine; positions already encode it
         pass

@@ -22,6 +22,7 @@ from sclc.spec import Spec
 from sclc.train.atomic import AtomicCheckpointHook
 from sclc.train.hooks import SclcCheckpointHook
 from sclc.train.init import init_weights, load_state_for_init
+from sclc.train.loop import StreamTrainLoop
 from sclc.train.lr_schedule import CosineLRHook, PlateauLRHook
 from sclc.train.metric import CodecMetric
 from sclc.train.model import (
@@ -132,7 +133,7 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
         train_dataloader=dict(dataset=train_set, sampler=dict(type=StreamSampler), batch_size=t.batch_size,
                               num_workers=t.workers, collate_fn=dict(type=default_collate),
                               generator=torch.Generator().manual_seed(spec.seed)),
-        train_cfg=dict(by_epoch=False, max_iters=t.max_iters, val_interval=t.val_interval),
+        train_cfg=dict(type=StreamTrainLoop, max_iters=t.max_iters, val_interval=t.val_interval),
         val_dataloader=dict(dataset=val_set, sampler=dict(type=DefaultSampler, shuffle=False), batch_size=1,
                             num_workers=0, collate_fn=dict(type=default_collate)),
         val_cfg=dict(),
