@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from sclc.data.boxes import BoxFormatError, find_box_file, rasterize, read_boxes
+from sclc.data.boxes import BoxFormatError, centre_crop_and_mask, find_box_file, mask_from_file, rasterize, read_boxes
 from sclc.data.folder import ImageFolder
 from sclc.data.mask_cache import MaskCache
 from sclc.data.stream import CropStream, FixedCrops, SyntheticSource, crop_sample
@@ -109,6 +109,28 @@ def test_box_formats_and_errors(tmp_path):
     (tmp_path / "images").mkdir()
     (tmp_path / "gt" / "gt_x.txt").write_text("1, 1, 2, 2, \"w\"\n")
     assert find_box_file(image) == tmp_path / "gt" / "gt_x.txt"  # the ICDAR images/ + gt/ layout
+
+
+def test_a_box_file_of_another_image_size_is_an_error_not_a_misplaced_mask(tmp_path):
+    tsv = tmp_path / "x.tsv"
+    tsv.write_text("x0 y0 x1 y1\n2 2 5 5\n30 40 50 45\n")  # the second box lies right of a 24-wide crop
+    assert mask_from_file(tsv, 64, 64).sum() == 16 + 21 * 6
+    with pytest.raises(BoxFormatError, match=r"\(30, 40, 50, 45\) lies outside the 24x48 image"):
+        mask_from_file(tsv, 48, 24)
+    assert isinstance(BoxFormatError("x"), SclcError)  # the CLI prints it as one line, exit 2
+
+
+def test_a_centre_crop_gets_the_same_window_of_its_boxes(tmp_path):
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(tmp_path / "p.png")
+    (tmp_path / "p.tsv").write_text("x0 y0 x1 y1\n1 1 4 4\n25 15 29 18\n")  # top-left corner; inside the crop
+    rgb, mask = centre_crop_and_mask(tmp_path / "p.png", 20)
+    top, left = 10, 20  # centre 20 x 20 window of 40 x 60
+    np.testing.assert_array_equal(rgb, np.asarray(Image.open(tmp_path / "p.png"))[top:top + 20, left:left + 20])
+    expected = np.zeros((20, 20), np.uint8)
+    expected[15 - top:19 - top, 25 - left:30 - left] = 1
+    np.testing.assert_array_equal(mask, expected)  # not the corner box, which lies outside the window
+    (tmp_path / "p.tsv").unlink()
+    assert centre_crop_and_mask(tmp_path / "p.png", 20)[1] is None
 
 
 def test_empty_or_missing_folder_is_a_clear_error(tmp_path):

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from sclc.cli import main
 from sclc.errors import SclcError
@@ -125,6 +126,15 @@ def test_eval_results_schema_is_stable(tmp_path, capsys):
     assert (tmp_path / "rd.png").read_bytes()[:4] == b"\x89PNG"
     rates = [p["mean"]["bpp"] for p in results["points"]]
     assert rates == sorted(rates)
+
+
+def test_eval_of_a_crop_beside_its_uncropped_boxes_is_a_one_line_error(tmp_path, capsys):
+    Image.new("RGB", (32, 32), "white").save(tmp_path / "crop.png")
+    (tmp_path / "crop.tsv").write_text("x0\ty0\tx1\ty1\n400\t300\t480\t320\n")  # the original's coordinates
+    out = tmp_path / "r.json"
+    assert main(["eval", str(tmp_path), "--codec", "jpeg", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "lies outside the 32x32 image" in err and len(err.splitlines()) == 1 and not out.exists()
 
 
 def test_eval_learned_model_uses_real_files(tmp_path):

@@ -15,8 +15,9 @@ Protocol (the same for every variant: data, budget, start):
            masks from the cached EAST detections (sci/train_shots has no ground-truth boxes);
            `full` and `wacnn` twice, seeds 0 and 1, so every table has its noise beside it.
   eval     real bitstreams at qualities 1..8 on ship.py's 17 crops (centre 512x512 of every 4th
-           sci/dev image), text-region PSNR from ground-truth boxes; JPEG, WebP, AVIF and JPEG XL
-           on the same crops; `full` and `wacnn` (seed 0) also on Kodak.
+           sci/dev image), text-region PSNR from the ground-truth boxes cut to each crop's
+           window; JPEG, WebP, AVIF and JPEG XL on the same crops; `full` and `wacnn` (seed 0)
+           also on Kodak.
 Jobs run ``--jobs`` at a time, one thread each (on 2 cores that beats one 2-thread job). Every
 job skips itself when its output exists, so an interrupted grid continues where it stopped.
 """
@@ -40,7 +41,6 @@ from ship import QUALITIES, dev_crops  # noqa: E402  (the shipped models' crops 
 
 SPEC = ROOT / "examples" / "zoo" / "sci.toml"
 START = ROOT / "sclc" / "pretrained" / "wacnn.pt"
-BOX_DIRS = (ROOT / "../shared/data/textdet/slides/words", ROOT / "../shared/data/textdet/docbank/tokens")
 KODAK = ROOT / "../shared/data/natural/kodak"
 # Classic codecs, sampled finely where the learned curves lie (about 26-30 dB on these crops).
 CLASSIC = {**FINE, "avif": (0, 5, 10, 15, 20, 25, 30, 40, 50), "jpegxl": (25.0, 16.0, 12.0, 9.0, 7.0, 5.0, 3.5, 2.5, 1.5),
@@ -147,7 +147,7 @@ def eval_one(work: Path, name: str, data: Path, out: Path) -> None:
     else:
         loaded = load_model(model_path(work, name))
         models, codecs = [(name, loaded.at_quality(q)) for q in QUALITIES], {}
-    results = run_eval(data, models, codecs, box_dirs=BOX_DIRS, progress=False)
+    results = run_eval(data, models, codecs, progress=False)  # the crops' text masks lie beside them
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, json.dumps(results, indent=1).encode())
 

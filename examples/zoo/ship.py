@@ -26,6 +26,8 @@ SUMMARY = {
     "wacnn": "its WACNN baseline: same size, data and budget; the blocks see only the quality map",
 }
 QUALITIES = (1, 2, 3, 4, 5, 6, 7, 8)
+# Ground-truth word boxes of the sci/dev slides and arXiv pages (the screenshots have none).
+BOX_DIRS = (ROOT / "../shared/data/textdet/slides/words", ROOT / "../shared/data/textdet/docbank/tokens")
 
 
 def newest_checkpoint(work_dir: Path) -> Path:
@@ -36,12 +38,18 @@ def newest_checkpoint(work_dir: Path) -> Path:
 
 
 def dev_crops(out: Path, every: int, crop: int, offset: int = 0) -> Path:
+    """The centre crops, each with ``<stem>.mask.png``, the same window of its text boxes (found
+    beside the crop before the box folders, so text-region PSNR measures the crop's own text)."""
+    from sclc.data.boxes import centre_crop_and_mask
     from sclc.data.folder import list_images
-    from sclc.imageio import centre_crop, load_rgb, save_image
+    from sclc.imageio import save_image
 
     out.mkdir(parents=True, exist_ok=True)
     for path in list_images(ROOT / "../shared/data/sci/dev")[offset::every]:
-        save_image(Image.fromarray(centre_crop(load_rgb(path), crop)), out / f"{path.stem}.png")
+        rgb, mask = centre_crop_and_mask(path, crop, BOX_DIRS)
+        save_image(Image.fromarray(rgb), out / f"{path.stem}.png")
+        if mask is not None:
+            save_image(Image.fromarray(mask * 255), out / f"{path.stem}.mask.png")
     return out
 
 
@@ -73,8 +81,7 @@ def main() -> int:
         loaded = load_model(target / f"{name}.pt")
         models += [(name, loaded.at_quality(q)) for q in QUALITIES]
     codecs, _ = resolve(["jpeg", "webp"])
-    results = evaluate(data, models, codecs, box_dirs=(ROOT / "../shared/data/textdet/slides/words",
-                                                      ROOT / "../shared/data/textdet/docbank/tokens"), progress=False)
+    results = evaluate(data, models, codecs, progress=False)
     results["trained"] = trained
     atomic_write(args.work / "ship.json", json.dumps(results, indent=1).encode())
     rows = []

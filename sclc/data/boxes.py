@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from sclc.errors import SclcError
+
 Box = tuple[int, int, int, int]
 
 
-class BoxFormatError(ValueError):
-    pass
+class BoxFormatError(SclcError, ValueError):
+    """A box file that cannot describe this image (the CLI prints it as one line)."""
 
 
 def read_tsv(path: Path) -> list[Box]:
@@ -93,7 +95,28 @@ def mask_from_file(path: Path, height: int, width: int) -> np.ndarray:
         if mask.shape != (height, width):
             raise BoxFormatError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]}, the image {width}x{height}")
         return mask
-    return rasterize(read_boxes(path), height, width)
+    boxes = read_boxes(path)
+    # A box wholly outside the image means the file describes another image, typically the
+    # uncropped original of a crop: clipping would silently measure the wrong region.
+    outside = next((b for b in boxes if min(b[0], b[2]) >= width or min(b[1], b[3]) >= height
+                    or max(b[0], b[2]) < 0 or max(b[1], b[3]) < 0), None)
+    if outside is not None:
+        raise BoxFormatError(f"{path}: box {outside} lies outside the {width}x{height} image "
+                             "(boxes of another image size, e.g. the uncropped original?)")
+    return rasterize(boxes, height, width)
+
+
+def centre_crop_and_mask(image: Path, size: int, search_dirs: tuple[Path, ...] = ()):
+    """The centred ``size`` x ``size`` crop of an image and the same window of its box mask (None
+    where it has no box file): box coordinates refer to the whole image, not to the crop."""
+    from sclc.imageio import centre_window, load_rgb
+
+    rgb = load_rgb(image)
+    top, left = centre_window(*rgb.shape[:2], size)
+    window = (slice(top, top + size), slice(left, left + size))
+    box_file = find_box_file(image, search_dirs)
+    mask = None if box_file is None else mask_from_file(box_file, *rgb.shape[:2])[window]
+    return rgb[window], mask
 
 
 def read_boxes(path: Path) -> list[Box]:
