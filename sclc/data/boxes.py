@@ -109,14 +109,12 @@ def mask_from_file(path: Path, height: int, width: int) -> np.ndarray:
 def centre_crop_and_mask(image: Path, size: int, search_dirs: tuple[Path, ...] = ()):
     """The centred ``size`` x ``size`` crop of an image and the same window of its box mask (None
     where it has no box file): box coordinates refer to the whole image, not to the crop."""
-    from sclc.imageio import centre_window, load_rgb
+    from sclc.imageio import centre_crop, load_rgb
 
     rgb = load_rgb(image)
-    top, left = centre_window(*rgb.shape[:2], size)
-    window = (slice(top, top + size), slice(left, left + size))
     box_file = find_box_file(image, search_dirs)
-    mask = None if box_file is None else mask_from_file(box_file, *rgb.shape[:2])[window]
-    return rgb[window], mask
+    mask = None if box_file is None else centre_crop(mask_from_file(box_file, *rgb.shape[:2]), size)
+    return centre_crop(rgb, size), mask
 
 
 def read_boxes(path: Path) -> list[Box]:

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from sclc.data.boxes import BoxFormatError, find_box_file, mask_from_file
+from sclc.data.boxes import find_box_file, mask_from_file
 from sclc.errors import SclcError
 from sclc.imageio import load_rgb
 
@@ -92,7 +92,4 @@ class ImageFolder:
         box_file = find_box_file(path, self.box_dirs)
         if box_file is None:
             return np.zeros(rgb.shape[:2], dtype=np.uint8)  # no boxes: no text known
-        try:
-            return mask_from_file(box_file, *rgb.shape[:2])
-        except BoxFormatError as exc:
-            raise SclcError(str(exc)) from None
+        return mask_from_file(box_file, *rgb.shape[:2])  # a BoxFormatError is an SclcError
