@@ -86,3 +86,15 @@ def test_the_span_table_flags_a_curve_that_stops_rising():
     rows = {line.split(" | ")[0].strip("| "): line for line in report.span_table(results)[2:]}
     assert "8.0x" in rows["full_s0"] and rows["full_s0"].endswith("no |")
     assert rows["wacnn_s0"].endswith("yes |")
+
+
+def test_the_tables_compare_every_seed_pair_and_count_their_crops():
+    anchor = [(0.2, 26.0), (0.3, 27.0), (0.45, 28.0), (0.7, 29.0)]
+    results = _results({f"{model}_s{seed}": [((1 + seed / 10) * r, d) for r, d in anchor]
+                        for model in ("wacnn", "full") for seed in (0, 1, 2)})
+    results["images"] = [f"crop{i}.png" for i in range(66)]
+    text = report.tables(results, {"points": []})
+    assert "means over the 66 crops" in text
+    row = next(line for line in text.splitlines() if line.startswith("| full, seed 2 vs seed 1 |"))
+    assert row.split(" | ")[2].startswith("+9.1 %")  # 1.2 / 1.1 times the rate at every quality
+    assert "| full (anchor seed 2) |" not in text and "full_s2 (anchor seed 2)" in text

@@ -197,3 +197,22 @@ def test_avif_screen_maps_quality_onto_the_quantizer_every_avifenc_takes():
     from sclc.eval.codecs import _avif_quantizer
 
     assert [_avif_quantizer(q) for q in (0, 50, 100)] == ["63", "32", "0"]
+
+
+def test_eval_finds_boxes_in_a_box_dir_and_refuses_a_missing_one(tmp_path, capsys):
+    from sclc.data.synthetic import render
+
+    images, boxes = tmp_path / "images", tmp_path / "boxes"
+    images.mkdir(), boxes.mkdir()
+    sample = render(1, 96, 80)
+    sample.image.save(images / "page.png")
+    rows = "".join(f"{x0}\t{y0}\t{x1 - 1}\t{y1 - 1}\n" for x0, y0, x1, y1 in sample.boxes)
+    (boxes / "page.tsv").write_text("x0\ty0\tx1\ty1\n" + rows)
+    out = tmp_path / "r.json"
+    assert main(["eval", str(images), "--codec", "jpeg", "--box-dir", str(boxes), "--out", str(out), "--quiet"]) == 0
+    assert json.loads(out.read_text())["text_mask_source"] == {"page.png": "boxes"}
+    out.unlink()
+    assert main(["eval", str(images), "--codec", "jpeg", "--box-dir", str(tmp_path / "nowhere"), "--out", str(out),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "nowhere: no such folder" in err and len(err.splitlines()) == 1 and not out.exists()

@@ -21,6 +21,7 @@ from bd_fine import bd_rates, rd_curve, where_they_meet  # noqa: E402
 PAPER = (
     ("Table 1", "full method vs WACNN (paper: SCID / SIQAD; -13.3 average)", "wacnn_s0", "full_s0", "-15.7 / -14.7"),
     ("Table 1", "the same, seed 1", "wacnn_s1", "full_s1", "-15.7 / -14.7"),
+    ("Table 1", "the same, seed 2", "wacnn_s2", "full_s2", "-15.7 / -14.7"),
     ("Table 2", "SEM (NESFT) vs SFT & CB, both blocks fresh", "sft_cb_s0", "nesft_fresh_s0", "-24.7"),
     ("Table 3", "with vs without structural prior", "no_structural_s0", "full_s0", "-7.3"),
     ("Table 4", "with vs without text prior", "no_text_s0", "full_s0", "-5.7"),
@@ -28,9 +29,11 @@ PAPER = (
     ("Table 5", "CRAFT vs EAST at compress time", "full_s0", "full_craft", "-1.2"),
     ("Table 6", "WMSE vs MSE (paper: on ASIQE)", "mse_s0", "full_s0", "-21.3"),
 )
-NOISE = (("wacnn, seed 1 vs seed 0", "wacnn_s0", "wacnn_s1"), ("full, seed 1 vs seed 0", "full_s0", "full_s1"))
+SEEDS = (0, 1, 2)
+NOISE = tuple((f"{model}, seed {b} vs seed {a}", f"{model}_s{a}", f"{model}_s{b}")
+              for model in ("wacnn", "full") for a, b in ((0, 1), (0, 2), (1, 2)))
 METRICS = (("psnr", "PSNR"), ("text_psnr", "text PSNR"), ("ms_ssim", "MS-SSIM"))
-LEARNED = ("wacnn_s0", "wacnn_s1", "full_s0", "full_s1", "nesft_fresh_s0", "sft_cb_s0", "no_structural_s0",
+LEARNED = ("wacnn_s0", "wacnn_s1", "wacnn_s2", "full_s0", "full_s1", "full_s2", "nesft_fresh_s0", "sft_cb_s0", "no_structural_s0",
            "no_text_s0", "mse_s0", "full_rrd", "full_craft")
 
 
@@ -111,6 +114,7 @@ def rd_points(results: dict) -> list[str]:
 
 
 def tables(sci_dev: dict, kodak: dict) -> str:
+    crops = len(sci_dev.get("images", []))
     variants = [n for n in LEARNED if n in names(sci_dev) and not n.startswith("wacnn")]
     classic = sorted(names(sci_dev) - set(LEARNED))
     out = ["### Noise: the same recipe, another seed", ""]
@@ -121,8 +125,9 @@ def tables(sci_dev: dict, kodak: dict) -> str:
     for table, what, anchor, test, paper in PAPER:
         out.append(f"| {table} | {what}: {test} vs {anchor} | {paper} % | "
                    + " | ".join(cell(sci_dev, anchor, test, m) for m, _ in METRICS) + " |")
-    out += ["", "### Every variant against both `wacnn` seeds", ""]
-    out += bd_table(sci_dev, [(f"{v} (anchor seed {s})", f"wacnn_s{s}", v) for v in variants for s in (0, 1)], "variant")
+    out += ["", "### Every variant against every `wacnn` seed", ""]
+    anchors = [s for s in SEEDS if f"wacnn_s{s}" in names(sci_dev)]
+    out += bd_table(sci_dev, [(f"{v} (anchor seed {s})", f"wacnn_s{s}", v) for v in variants for s in anchors], "variant")
     out += ["", "### `full` and `wacnn` against classic codecs (sci/dev crops; classic curve trimmed to where they meet)", ""]
     out += bd_table(sci_dev, [(c, c, m) for m in ("full_s0", "wacnn_s0") for c in classic], "anchor codec", trim=True)
     if kodak["points"]:
@@ -132,23 +137,27 @@ def tables(sci_dev: dict, kodak: dict) -> str:
                                        for c in sorted(names(kodak) - set(LEARNED))], "anchor codec", trim=True)
         out += ["", "Kodak rate span:", ""] + span_table(kodak)
     out += ["", "### Rate span of each variant (sci/dev crops)", ""] + span_table(sci_dev)
-    out += ["", "### Rate-distortion points (means over the 17 crops)", ""] + rd_points(sci_dev)
+    out += ["", f"### Rate-distortion points (means over the {crops} crops)", ""] + rd_points(sci_dev)
     return "\n".join(out) + "\n"
 
 
-def write_report(work: Path, root: Path) -> None:
+def write_report(work: Path, root: Path, tag: str = "sci_dev") -> None:
+    """tables.md and the figures of ship.py's 17 crops; ``tables_<tag>.md`` for another crop set."""
     from sclc.eval.plot import plot
     from sclc.imageio import atomic_write
 
-    sci_dev, kodak = load(work, "sci_dev"), load(work, "kodak")
+    sci_dev, kodak = load(work, tag), load(work, "kodak")
+    suffix = "" if tag == "sci_dev" else f"_{tag}"
     figures = root / "examples" / "ablation" / "figures"
     figures.mkdir(parents=True, exist_ok=True)
+    crops = f"sci/dev 512x512 crops ({len(sci_dev.get('images', []))})"
     learned = {**sci_dev, "points": [p for p in sci_dev["points"] if p["curve"] in LEARNED]}
-    plot(learned, figures / "rd_ablation.png", title="sci/dev 512x512 crops: ablations (variable rate)")
+    plot(learned, figures / f"rd_ablation{suffix}.png", title=f"{crops}: ablations (variable rate)")
     versus = {**sci_dev, "points": [p for p in sci_dev["points"] if p["curve"] not in LEARNED
                                     or p["curve"] in ("full_s0", "wacnn_s0")]}
-    plot(versus, figures / "rd_codecs.png", title="sci/dev 512x512 crops: learned vs classic codecs")
-    text = tables(sci_dev, kodak)
-    atomic_write(work / "tables.md", text.encode())
+    plot(versus, figures / f"rd_codecs{suffix}.png", title=f"{crops}: learned vs classic codecs")
+    text = tables(sci_dev, kodak if tag == "sci_dev" else {"points": []})
+    out = work / f"tables{suffix}.md"
+    atomic_write(out, text.encode())
     print(text)
-    print(f"tables: {work / 'tables.md'}; plots: {figures}")
+    print(f"tables: {out}; plots: {figures}")

@@ -1,6 +1,7 @@
 """BD-rate of the shipped models against JPEG and WebP sampled finely in their range.
 
     python examples/zoo/bd_fine.py [--work work_dirs/zoo] [--crops dev512_every4] [--against OLD.json]
+                                   [--classic CLASSIC.json]
 
 Reads the crops and ship.json that examples/zoo/ship.py wrote, codes the same crops with JPEG
 (quality 5..50) and WebP (quality 0..40), and prints BD-rates (Akima and PCHIP) of each learned
@@ -8,6 +9,8 @@ curve against the classic points where the two meet (the classic curve trimmed t
 curve's PSNR range plus one point on each side). The learned curves span about 2 dB, so the
 overlap can stay under the usual 75 %: each number is over the overlapping PSNR interval only.
 ``--against`` an earlier ship.json of the same crops: each model against its previous weights.
+``--classic`` an evaluation of the same crops that already holds these JPEG and WebP settings (the
+ablation grid's ``eval/<tag>/classic.json``), instead of coding them again.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "work_dirs" / "zoo")
     parser.add_argument("--crops", default="dev512_every4", help="the crops folder ship.py wrote in --work")
     parser.add_argument("--against", type=Path, help="an earlier ship.json of the same crops")
+    parser.add_argument("--classic", type=Path, help="an earlier evaluation of the same crops with these settings")
     args = parser.parse_args()
     results = json.loads((args.work / "ship.json").read_text())
     if args.against:
@@ -71,8 +75,13 @@ def main() -> int:
         for name in ("sci", "wacnn"):
             print_bd_rate(f"{name} vs its previous weights", rd_curve(earlier, name), rd_curve(results, name))
     # The same evaluation ship.py ran, with the classic codecs' settings where the curves meet.
-    codecs = [dataclasses.replace(CODECS[name], settings=settings) for name, settings in CLASSIC.items()]
-    classic = evaluate(args.work / args.crops, [], codecs, progress=False)
+    if args.classic:
+        classic = json.loads(args.classic.read_text())
+        if sorted(classic["images"]) != sorted(results["images"]):
+            raise SystemExit(f"{args.classic} was measured on other images than {args.work / 'ship.json'}")
+    else:
+        codecs = [dataclasses.replace(CODECS[name], settings=settings) for name, settings in CLASSIC.items()]
+        classic = evaluate(args.work / args.crops, [], codecs, progress=False)
     curves = {name: rd_curve(results, name) for name in ("sci", "wacnn")}
     for name in CLASSIC:
         curves[name] = rd_curve(classic, name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from pathlib import Path
 
 # In the order ``sclc --help`` lists their commands.
 GROUPS = ("components", "models", "codec", "train", "evaluate", "report", "detect")
@@ -26,6 +27,20 @@ def add_set(parser: argparse.ArgumentParser, help: str = "override a spec field,
 
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def add_box_dirs(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--box-dir", action="append", default=[], type=Path, help=help)
+
+
+def box_dirs(args) -> tuple[Path, ...]:
+    """The ``--box-dir`` folders; a missing one is a user's error, not a silently empty mask."""
+    from sclc.errors import SclcError
+
+    for folder in args.box_dir:
+        if not folder.is_dir():
+            raise SclcError(f"--box-dir {folder}: no such folder")
+    return tuple(args.box_dir)
 
 
 def cell(value, spec: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sclc.commands import add_json, add_set
+from sclc.commands import add_box_dirs, add_json, add_set, box_dirs
 from sclc.errors import SclcError
 
 
@@ -27,15 +27,13 @@ def _detect(args) -> int:
 
 
 def _detect_eval(args) -> int:
-    from pathlib import Path
-
     from sclc.detect import evaluate_detector, load_detector
     from sclc.spec import sweep_overrides
 
     results = []
     for setting in sweep_overrides(args.sweep):
         result = evaluate_detector(load_detector(args.detector, args.set + setting), args.data_dir, args.split,
-                                   args.limit, tuple(Path(d) for d in args.box_dir))
+                                   args.limit, box_dirs(args))
         result["detector"] = args.detector
         result["set"] = args.set + setting
         results.append(result)
@@ -104,7 +102,7 @@ def add_commands(sub) -> None:
     p.add_argument("--split", choices=["all", "heldout", "train"], default="all",
                    help="heldout: the 80 highest-numbered images, never trained on")
     p.add_argument("--limit", type=int)
-    p.add_argument("--box-dir", action="append", default=[], help="folder holding the <stem>.tsv box files")
+    add_box_dirs(p, "folder holding the <stem>.tsv box files")
     add_json(p)
     add_set(p, help="detector parameter")
     p.add_argument("--sweep", metavar="KEY=V1,V2,...",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from sclc.commands import add_json, cell
+from sclc.commands import add_box_dirs, add_json, box_dirs, cell
 from sclc.errors import SclcError
 
 # Metric -> (column header, format): a metric gets a column when the results hold it.
@@ -51,7 +51,7 @@ def _eval(args) -> int:
         from sclc.ocr import engine as ocr_engine
 
         engine = ocr_engine(args.ocr)  # one not installed is an error, never skipped
-    results = evaluate(args.data_dir, models, codecs, box_dirs=tuple(args.box_dir), detector=detector,
+    results = evaluate(args.data_dir, models, codecs, box_dirs=box_dirs(args), detector=detector,
                        limit=args.limit, progress=not args.quiet, mask_cache=args.mask_cache,
                        ocr_engine=engine, crops=args.crops)
     atomic_write(args.out, (json.dumps(results, indent=1) + "\n").encode())
@@ -104,7 +104,7 @@ def add_commands(sub) -> None:
                    help="jpeg, webp, avif, jpeg2000, jpegxl (or jxl), hevc, avif-screen (repeatable)")
     p.add_argument("--out", required=True, help="results JSON")
     p.add_argument("--plot", help="also write an RD plot (PNG)")
-    p.add_argument("--box-dir", action="append", default=[], help="extra folder of <stem>.tsv / gt_<stem>.txt boxes")
+    add_box_dirs(p, "extra folder of <stem>.tsv / gt_<stem>.txt boxes")
     p.add_argument("--detector", help="text prior for the text-region PSNR of images without boxes")
     p.add_argument("--limit", type=int, help="only the first N images")
     p.add_argument("--qualities", type=float, nargs="+", metavar="Q",
