@@ -127,6 +127,8 @@ def model_from_spec_data(spec_data: dict, state_dict: dict | None, source: str, 
         spec = replace(spec, text_prior=Choice("none"))
     model = build_model(spec, registry)
     if state_dict is not None:
+        if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state_dict.items()):
+            raise SclcError(f"{source}: damaged weights (state_dict needs names mapped to tensors)")
         try:
             model.load_state_dict(state_dict)
         except RuntimeError as exc:
@@ -162,8 +164,9 @@ def export_checkpoint(training_checkpoint: str | Path, out: str | Path, half: bo
     if data.get("format") == FORMAT:
         model = load_checkpoint(path)
     else:
-        spec_data = (data.get("meta") or {}).get("sclc_spec")
-        if spec_data is None or "state_dict" not in data:
+        meta = data.get("meta")
+        spec_data = meta.get("sclc_spec") if isinstance(meta, dict) else None
+        if not isinstance(spec_data, dict) or not isinstance(data.get("state_dict"), dict):
             raise SclcError(f"{path} holds no sclc spec (meta.sclc_spec) and state_dict: not an sclc training checkpoint")
         model = model_from_spec_data(spec_data, codec_state(data["state_dict"]), str(path))
     save_checkpoint(model, out, half=half)
@@ -173,5 +176,7 @@ def export_checkpoint(training_checkpoint: str | Path, out: str | Path, half: bo
 def codec_state(training_state: dict) -> dict:
     """The codec's weights in a training checkpoint: without the DDP and trainer prefixes, and
     without the loss (which holds no weights of the codec)."""
+    if not all(isinstance(k, str) for k in training_state):
+        raise SclcError("damaged training checkpoint: its state_dict keys must be parameter names")
     state = {k.removeprefix("module.").removeprefix("codec."): v for k, v in training_state.items()}
     return {k: v for k, v in state.items() if not k.startswith("loss.")}

@@ -100,10 +100,18 @@ def read_image(path: str | Path) -> Image.Image:
 
 
 def read_quality_map(path: str | Path, size: tuple[int, int]) -> torch.Tensor:
-    """An 8-bit grey PNG of the image's ``size`` (width, height) -> quality map in [0, 1]."""
+    """A grey PNG of the image's ``size`` (width, height) -> quality map in [0, 1]: 8-bit (0..255)
+    or 16-bit (0..65535; Pillow opens those as 32-bit integers, which convert("L") would clip)."""
     image = read_image(path)
     if image.size != tuple(size):
         raise SclcError(f"quality map {path} is {image.size[0]}x{image.size[1]}, the image {size[0]}x{size[1]}")
+    if image.mode in ("I", "I;16", "I;16B", "I;16L"):
+        values = np.asarray(image, dtype=np.float32)
+        if values.min() < 0 or values.max() > 65535:
+            raise SclcError(f"quality map {path}: 16-bit values must lie in 0 .. 65535")
+        return torch.from_numpy(values / 65535)
+    if image.mode not in ("L", "1", "P", "LA", "RGB", "RGBA"):
+        raise SclcError(f"quality map {path}: a grey PNG of 8 or 16 bits, not mode {image.mode}")
     return torch.from_numpy(np.asarray(image.convert("L"), dtype=np.float32) / 255)
 
 
@@ -144,12 +152,26 @@ def to_pil(x: torch.Tensor, mode: int = MODE_RGB) -> Image.Image:
     return Image.fromarray(x.permute(1, 2, 0).numpy())
 
 
+def check_writable(*paths: str | Path | None) -> None:
+    """Refuse, before any work, an output path that cannot become a file (None: no such output),
+    so that a command with two outputs never leaves the first behind when the second fails."""
+    for path in paths:
+        if path is None:
+            continue
+        if not str(path).strip():
+            raise SclcError("an output path is empty")
+        path = Path(path)
+        if path.is_dir():
+            raise SclcError(f"cannot write {path}: it is a directory")
+        if not path.parent.is_dir():
+            raise SclcError(f"cannot write {path}: directory {path.parent} does not exist")
+
+
 def atomic_write(path: str | Path, data: bytes) -> None:
     """Write to a temporary file beside ``path`` and rename it into place."""
+    check_writable(path)
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise SclcError(f"cannot write {path}: directory {directory} does not exist")
+    directory = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         umask = os.umask(0)

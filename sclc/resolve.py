@@ -94,8 +94,8 @@ class LoadedModel:
             rate.q_of_quality(quality)
         except ValueError as exc:
             raise SclcError(f"{self.description}: {exc}") from None
-        if text_quality < 0:
-            raise SclcError(f"--text-quality {text_quality:g} must be >= 0")
+        if not 0 <= text_quality < float("inf"):  # NaN fails too
+            raise SclcError(f"--text-quality {text_quality:g} must be a number >= 0")
         return LoadedModel(self.model, self.reference, self.description, quality, text_quality, _id=self._id)
 
 
@@ -130,6 +130,8 @@ def _load_model(arg: str | Path, overrides: list[str], decoding: bool) -> Loaded
         return LoadedModel(model, embedded.pack(embed), f"spec {path} (seed {spec.seed}, random weights)",
                            _id=model_id(model, embed))
     if path.exists():
+        if overrides:
+            raise SclcError(f"--set cannot change the checkpoint {path}: its weights fit its own spec")
         if decoding:
             return _decoding_checkpoint(path, None, b"", f"checkpoint {path}")
         return LoadedModel(load_checkpoint(path), b"", f"checkpoint {path}")

@@ -185,8 +185,10 @@ def parse_spec(data: dict, *, registry: Registry | None = None, text: str = "",
         if key not in known:
             raise SpecError(f"{locator.where((), key)}: unknown top-level key '{key}'"
                             f" — valid keys: {', '.join(sorted(known))}")
-        if key in _TOP_KEYS and not isinstance(value, _TOP_KEYS[key]):
+        if key in _TOP_KEYS and (not isinstance(value, _TOP_KEYS[key]) or isinstance(value, bool)):
             raise SpecError(f"{locator.where((), key)}: {key} = {value!r} must be {_TOP_KEYS[key].__name__}")
+        if key == "seed" and not 0 <= value < 2 ** 63:  # torch.manual_seed takes a signed 64-bit seed
+            raise SpecError(f"{locator.where((), key)}: seed = {value} must lie in 0 .. 2^63 - 1")
     if "backbone" not in data:
         raise SpecError(f"{source}: the spec needs a [backbone] table with a name"
                         f" — registered backbones: {', '.join(registry.names('backbone'))}")
@@ -306,6 +308,8 @@ def load_spec(path: str | Path, overrides: list[str] = (), registry: Registry | 
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(f"cannot read spec {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a spec (not UTF-8 text)") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -1,5 +1,7 @@
 """Variable rate: quality <-> lambda, training maps, the model's quality input, the losses' lambda map."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -147,3 +149,30 @@ def test_compress_cli_takes_a_quality_map_a_text_quality_and_refuses_a_wrong_map
     assert main([*args, "--quality-map", str(tmp_path / "small.png")]) == 2
     assert "quality map" in capsys.readouterr().err
     assert main(["decompress", str(tmp_path / "out.sclc"), str(tmp_path / "out.png")]) == 0
+
+
+def test_a_16_bit_quality_map_keeps_its_values(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from sclc.imageio import read_quality_map
+
+    values = np.array([[0, 1000, 32768, 65535]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "map16.png")
+    Image.fromarray(np.array([[0, 51, 128, 255]], dtype=np.uint8)).save(tmp_path / "map8.png")
+    q16 = read_quality_map(tmp_path / "map16.png", (4, 1))
+    q8 = read_quality_map(tmp_path / "map8.png", (4, 1))
+    assert q16.flatten().tolist() == pytest.approx([0, 1000 / 65535, 32768 / 65535, 1])  # not clipped to 255
+    assert q8.flatten().tolist() == pytest.approx([0, 0.2, 128 / 255, 1])
+
+
+def test_set_cannot_silently_miss_a_checkpoint(tmp_path, capsys):
+    from sclc.cli import main
+    from test_codec import screenshot
+
+    image = tmp_path / "in.png"
+    screenshot(64, 64).save(image)
+    pretrained = Path(__file__).resolve().parents[1] / "sclc" / "pretrained" / "sci.pt"
+    code = main(["compress", str(image), str(tmp_path / "o.sclc"), "--model", str(pretrained), "--set", "backbone.N=8"])
+    assert code == 2 and "--set cannot change the checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "o.sclc").exists()

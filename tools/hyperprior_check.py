@@ -48,6 +48,7 @@ def main() -> int:
     model = load_model(args.model).model.eval()
     backbone = model.backbone
     print("image                          bpp_y   bpp_z  z share  bpp_y without z  y per slice")
+    totals = torch.zeros(3)  # bpp_y, bpp_z, bpp_y without z, summed over the images
     for path in list_images(args.images)[:: args.every][: args.count]:
         x = rgb_to_tensor(centre_crop(load_rgb(path), args.crop))
         pixels = x.shape[-2] * x.shape[-1]
@@ -60,9 +61,14 @@ def main() -> int:
         y, z = out["likelihoods"]["y"], out["likelihoods"]["z"]
         slices = (-torch.log2(y)).sum((0, 2, 3)).reshape(getattr(backbone, "num_slices", 1), -1).sum(1) / pixels
         bpp_y, bpp_z = bits_per_pixel(y, pixels), bits_per_pixel(z, pixels)
+        bpp_without = bits_per_pixel(without["likelihoods"]["y"], pixels)
+        totals += torch.tensor([bpp_y, bpp_z, bpp_without])
         print(f"{path.stem[:30]:30} {bpp_y:.4f}  {bpp_z:.4f}  {100 * bpp_z / (bpp_y + bpp_z):5.2f} %  "
-              f"{bits_per_pixel(without['likelihoods']['y'], pixels):.4f}           "
-              f"{' '.join(f'{float(s):.4f}' for s in slices)}")
+              f"{bpp_without:.4f}           {' '.join(f'{float(s):.4f}' for s in slices)}")
+    y_sum, z_sum, without_sum = totals.tolist()
+    if y_sum:  # the pooled share: z's bits over all bits of these images (equal-size crops)
+        print(f"{'all images':30} z share {100 * z_sum / (y_sum + z_sum):.2f} %, "
+              f"y +{100 * (without_sum / y_sum - 1):.0f} % without z_hat")
     return 0
 
 

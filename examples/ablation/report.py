@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples" / "zoo"))
-from bd_fine import bd_rates, rd_curve, where_they_meet  # noqa: E402
+from bd_fine import bd_rates, rd_curve, rising, where_they_meet  # noqa: E402
 
 # (paper table, what is compared, anchor, test, the paper's BD-rate in %)
 PAPER = (
@@ -46,13 +46,6 @@ def load(work: Path, tag: str) -> dict:
 
 def names(results: dict) -> set[str]:
     return {p["curve"] for p in results["points"]}
-
-
-def rising(curve: tuple[list, list]) -> tuple[list, list]:
-    """The points that beat every cheaper point (bjontegaard needs a rising curve): a point that
-    costs more bits for no better quality is dominated, and no codec user would pick it."""
-    keep = [i for i, d in enumerate(curve[1]) if all(d > e for e in curve[1][:i])]
-    return [curve[0][i] for i in keep], [curve[1][i] for i in keep]
 
 
 def cell(results: dict, anchor: str, test: str, metric: str, trim: bool = False) -> str:

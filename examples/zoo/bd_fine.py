@@ -34,6 +34,13 @@ def rd_curve(results: dict, name: str, metric: str = "psnr") -> tuple[list[float
     return [r for r, _ in points], [d for _, d in points]
 
 
+def rising(curve: tuple[list, list]) -> tuple[list, list]:
+    """The points that beat every cheaper point (bjontegaard needs a rising curve): a point that
+    costs more bits for no better quality is dominated, and no codec user would pick it."""
+    keep = [i for i, d in enumerate(curve[1]) if all(d > e for e in curve[1][:i])]
+    return [curve[0][i] for i in keep], [curve[1][i] for i in keep]
+
+
 def where_they_meet(anchor: tuple[list, list], test: tuple[list, list]) -> tuple[list, list]:
     """The anchor's points inside the test curve's PSNR range, and one more on each side."""
     low, high = min(test[1]), max(test[1])
@@ -84,7 +91,7 @@ def main() -> int:
         classic = evaluate(args.work / args.crops, [], codecs, progress=False)
     curves = {name: rd_curve(results, name) for name in ("sci", "wacnn")}
     for name in CLASSIC:
-        curves[name] = rd_curve(classic, name)
+        curves[name] = rising(rd_curve(classic, name))  # e.g. JPEG 7 -> 9 can lose PSNR on some crop sets
         print(name, " ".join(f"{r:.3f}/{d:.2f}" for r, d in zip(*curves[name])))
     for anchor in ("jpeg", "webp", "wacnn"):
         for test in ("sci", "wacnn"):

@@ -67,6 +67,7 @@ class WACNNParams:
 
     def __post_init__(self):
         at_least(self, 1, "N", "M", "num_slices", "num_heads", "prior_channels")
+        at_least(self, 0, "z_channels", "max_support_slices")
         if self.M % self.num_slices:
             raise ValueError(f"M = {self.M} must be divisible by num_slices = {self.num_slices}")
         for width in (self.N, self.M):

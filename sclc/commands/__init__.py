@@ -29,6 +29,30 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+def number_type(kind, test, what: str):
+    """An argparse type: ``kind`` parsed, finite, and passing ``test``, or a one-line usage error."""
+    import math
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or not test(value):
+            raise argparse.ArgumentTypeError(f"{text} must be {what}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in its messages
+    return parse
+
+
+positive_int = number_type(int, lambda v: v > 0, "a whole number > 0")
+non_negative_int = number_type(int, lambda v: v >= 0, "a whole number >= 0")
+positive_float = number_type(float, lambda v: v > 0, "a number > 0")
+non_negative_float = number_type(float, lambda v: v >= 0, "a number >= 0")
+fraction = number_type(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
+
+
 def add_box_dirs(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("--box-dir", action="append", default=[], type=Path, help=help)
 

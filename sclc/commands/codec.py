@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sclc.commands import add_set
+from sclc.commands import add_set, non_negative_float
 from sclc.errors import SclcError
 
 
@@ -14,6 +14,8 @@ def _compress(args) -> int:
     from sclc.imageio import atomic_write, open_image, read_quality_map
     from sclc.resolve import load_model
 
+    if args.quality_map and (args.quality is not None or args.text_quality):
+        raise SclcError("--quality-map sets the quality of every pixel: leave out --quality and --text-quality")
     image, read_notes = open_image(args.input)
     loaded = load_model(args.model, args.set, quality=args.quality, text_quality=args.text_quality)
     quality_map = read_quality_map(args.quality_map, image.size) if args.quality_map else None
@@ -44,6 +46,8 @@ def _decompress(args) -> int:
         data = Path(args.input).read_bytes()
     except OSError as exc:
         raise SclcError(f"cannot read {args.input}: {exc.strerror or exc}") from None
+    if args.set and not args.model:
+        raise SclcError("--set changes the spec of --model; without --model there is nothing to change")
     model = load_model(args.model, args.set, decoding=True) if args.model else None
     start = time.perf_counter()
     image = decompress(data, model)
@@ -61,10 +65,10 @@ def add_commands(sub) -> None:
                    help="codec checkpoint, spec TOML (seeded random weights) or pretrained name (sclc models)")
     p.add_argument("--quality", type=float,
                    help="quality of a variable-rate model: 1 (smallest) .. 8, fractions too (default 4)")
-    p.add_argument("--text-quality", type=float, default=0.0, metavar="D",
+    p.add_argument("--text-quality", type=non_negative_float, default=0.0, metavar="D",
                    help="code the text mask D qualities higher than the rest (variable-rate models)")
     p.add_argument("--quality-map", metavar="PNG",
-                   help="8-bit grey map of the image's size: 0 = the model's lowest rate, 255 = its highest")
+                   help="grey map of the image's size, 8 or 16 bits: 0 = the model's lowest rate, white = its highest")
     add_set(p)
     p.set_defaults(func=_compress)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from sclc.commands import add_json, add_set
+from sclc.commands import add_json, add_set, number_type
 
 
 def _list(args) -> int:
     from sclc.registry import check_kind, default_registry
 
     registry = default_registry()
-    if args.kind:
+    if args.kind is not None:
         check_kind(args.kind)
     rows = [{"kind": c.kind, "name": c.name, "provider": c.provider, "plugin": c.plugin,
              "summary": c.summary, "reference": c.reference} for c in registry.components(args.kind)]
@@ -28,6 +28,10 @@ def _list(args) -> int:
     for b in broken:
         print(f"BROKEN      {b['plugin']:<22} {b['provider']:<10} {b['error']}")
     return 0
+
+
+# One forward pass at 2048^2 already takes gigabytes at the paper's size.
+_test_side = number_type(int, lambda v: 1 <= v <= 2048, "a whole number from 1 to 2048")
 
 
 def _build(args) -> int:
@@ -49,6 +53,6 @@ def add_commands(sub) -> None:
     p = sub.add_parser("build", help="validate a spec, build the model and run one forward pass")
     p.add_argument("spec")
     add_set(p)
-    p.add_argument("--size", type=int, default=128, help="side of the random test image (default 128)")
+    p.add_argument("--size", type=_test_side, default=128, help="side of the random test image (default 128, at most 2048)")
     add_json(p)
     p.set_defaults(func=_build)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
-from sclc.commands import add_box_dirs, add_json, add_set, box_dirs
+from sclc.commands import (add_box_dirs, add_json, add_set, box_dirs, fraction, non_negative_int, number_type,
+                           positive_float, positive_int)
 from sclc.errors import SclcError
+
+_crop_size = number_type(int, lambda v: v >= 32, "a whole number >= 32")  # EAST sees 1/32 of a side
 
 
 def _detect(args) -> int:
@@ -14,8 +17,9 @@ def _detect(args) -> int:
     from PIL import Image
 
     from sclc.detect import load_detector, overlay
-    from sclc.imageio import detect_mask, load_rgb, save_image
+    from sclc.imageio import check_writable, detect_mask, load_rgb, save_image
 
+    check_writable(args.out, args.overlay)
     detector = load_detector(args.detector, args.set)
     rgb = load_rgb(Path(args.image))
     mask = detect_mask(detector, rgb)
@@ -65,13 +69,18 @@ def _train_detector(args) -> int:
         raise SclcError(f"--scale-range {low} {high}: need 0.05 <= LOW <= HIGH <= 8")
     if args.unlabelled and not args.teacher:
         raise SclcError("--unlabelled images need a --teacher detector to label them")
+    if args.teacher and not args.unlabelled:
+        raise SclcError("--teacher labels --unlabelled images: give both or neither")
+    out_dir = Path(args.out).parent
+    if not out_dir.is_dir():  # found out now, not after the whole run
+        raise SclcError(f"cannot write {args.out}: directory {out_dir} does not exist")
     detector = load_detector(args.detector, (["weights=none"] if args.from_scratch else []) + args.set)
     held_out = held_out_names(args.data)  # never train on the images detect-eval holds back
     items = collect(args.data, exclude=held_out)
     teacher = None
     if args.unlabelled:
+        items += collect_unlabelled(args.unlabelled)  # a missing folder fails before the cache is made
         teacher = teacher_cache(args.teacher, Path(args.out).parent / "teacher_masks")
-        items += collect_unlabelled(args.unlabelled)
     print(f"{len(items)} images ({len(held_out)} held-out ICDAR images excluded), "
           f"synthetic fraction {args.synthetic_fraction}")
 
@@ -101,7 +110,7 @@ def add_commands(sub) -> None:
     p.add_argument("--detector", required=True)
     p.add_argument("--split", choices=["all", "heldout", "train"], default="all",
                    help="heldout: the 80 highest-numbered images, never trained on")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=positive_int)
     add_box_dirs(p, "folder holding the <stem>.tsv box files")
     add_json(p)
     add_set(p, help="detector parameter")
@@ -113,18 +122,18 @@ def add_commands(sub) -> None:
     p.add_argument("--detector", required=True)
     p.add_argument("--data", action="append", default=[], help="DIR or DIR:BOXDIR with box files (repeatable)")
     p.add_argument("--out", required=True, help="state dict (float16)")
-    p.add_argument("--iters", type=int, default=2000)
-    p.add_argument("--crop", type=int, default=256)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--synthetic-fraction", type=float, default=0.25)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--iters", type=positive_int, default=2000)
+    p.add_argument("--crop", type=_crop_size, default=256)
+    p.add_argument("--batch-size", type=positive_int, default=8)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--synthetic-fraction", type=fraction, default=0.25)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--from-scratch", action="store_true", help="ignore shipped weights")
     p.add_argument("--unlabelled", action="append", default=[], help="folder of images without boxes")
     p.add_argument("--teacher", help="detector whose masks label the --unlabelled images (e.g. craft)")
-    p.add_argument("--scale-range", nargs=2, type=float, default=(0.5, 1.0), metavar=("LOW", "HIGH"),
+    p.add_argument("--scale-range", nargs=2, type=positive_float, default=(0.5, 1.0), metavar=("LOW", "HIGH"),
                    help="images are resized by a random factor in this range before cropping")
-    p.add_argument("--save-every", type=int, default=0, metavar="N",
+    p.add_argument("--save-every", type=non_negative_int, default=0, metavar="N",
                    help="also write OUT's stem + .stepN every N steps")
     add_set(p, help="detector parameter (e.g. backbone=mobilenetv3_large_100, weights=PATH to continue)")
     p.set_defaults(func=_train_detector)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from sclc.commands import add_box_dirs, add_json, box_dirs, cell
+from sclc.commands import add_box_dirs, add_json, box_dirs, cell, non_negative_float, non_negative_int, positive_int
 from sclc.errors import SclcError
 
 # Metric -> (column header, format): a metric gets a column when the results hold it.
@@ -29,8 +29,9 @@ def format_points(results: dict) -> str:
 def _eval(args) -> int:
     from sclc.eval.codecs import resolve
     from sclc.eval.run import QUALITIES, evaluate, models_to_evaluate
-    from sclc.imageio import atomic_write
+    from sclc.imageio import atomic_write, check_writable
 
+    check_writable(args.out, args.plot)
     codecs, skipped = resolve(args.codec)  # unknown names raise; known but missing ones are skipped
     for message in skipped:
         print(message, file=sys.stderr)
@@ -44,8 +45,6 @@ def _eval(args) -> int:
         component = default_registry().get("text_prior", args.detector)
         params = component.default_params()
         detector = (args.detector, params, component.factory(params))
-    if args.crops < 0:
-        raise SclcError(f"--crops must be 0 or more, got {args.crops}")
     engine = None
     if args.ocr:
         from sclc.ocr import engine as ocr_engine
@@ -106,24 +105,24 @@ def add_commands(sub) -> None:
     p.add_argument("--plot", help="also write an RD plot (PNG)")
     add_box_dirs(p, "extra folder of <stem>.tsv / gt_<stem>.txt boxes")
     p.add_argument("--detector", help="text prior for the text-region PSNR of images without boxes")
-    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--limit", type=positive_int, help="only the first N images")
     p.add_argument("--qualities", type=float, nargs="+", metavar="Q",
                    help="qualities at which variable-rate models are evaluated (default 1 .. 8)")
-    p.add_argument("--text-quality", type=float, default=0.0, metavar="D",
+    p.add_argument("--text-quality", type=non_negative_float, default=0.0, metavar="D",
                    help="variable-rate models code the text mask D qualities higher")
     p.add_argument("--mask-cache", help="folder caching detector masks across runs (encode times then "
                    "exclude the codecs' text detectors)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--ocr", metavar="ENGINE", help="also read every image with an offline OCR engine (tesseract "
                    "or easyocr): CER against the original's text and the box files' words")
-    p.add_argument("--crops", type=int, default=3, metavar="N",
+    p.add_argument("--crops", type=non_negative_int, default=3, metavar="N",
                    help="keep text-region crops of the first N images for `sclc report` (default 3; 0: none)")
     p.set_defaults(func=_eval)
 
     p = sub.add_parser("bdrate", help="BD-rate table of every curve against an anchor curve")
     p.add_argument("results")
     p.add_argument("--anchor", required=True)
-    p.add_argument("--max-cer", type=float, default=0.05, metavar="C",
+    p.add_argument("--max-cer", type=non_negative_float, default=0.05, metavar="C",
                    help="CER at which text still counts as readable, for the bits-to-readable column (default 0.05)")
     add_json(p)
     p.set_defaults(func=_bdrate)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from sclc.commands import add_json, cell
+from sclc.commands import add_json, cell, non_negative_int, positive_int
+from sclc.errors import SclcError
 
 
 def _models(args) -> int:
@@ -33,7 +34,11 @@ def _demo(args) -> int:
     from pathlib import Path
 
     from sclc.demo import format_rows, run_demo
+    from sclc.limits import max_pixels
 
+    if args.width * args.height > max_pixels():  # refused before the screenshot is drawn
+        raise SclcError(f"--width {args.width} --height {args.height}: {args.width * args.height} pixels, "
+                        f"over the limit of {max_pixels()} (SCLC_MAX_PIXELS)")
     rows = run_demo(args.model, args.quality, Path(args.out_dir), args.width, args.height, args.seed)
     print(f"generated {args.width}x{args.height} screenshot (seed {args.seed}); classic codecs at the largest "
           f"quality that fits the learned file")
@@ -60,9 +65,9 @@ def add_commands(sub) -> None:
     p.add_argument("--model", default="sci", help="pretrained name, checkpoint or spec (default sci)")
     p.add_argument("--quality", type=float, help="quality of a variable-rate model, 1 (smallest) .. 8 (default 4)")
     p.add_argument("--out-dir", default="sclc-demo")
-    p.add_argument("--width", type=int, default=1280)
-    p.add_argument("--height", type=int, default=720)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--width", type=positive_int, default=1280)
+    p.add_argument("--height", type=positive_int, default=720)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("models", help="list the pretrained models shipped with sclc")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sclc.commands import non_negative_float
+
 
 def _report(args) -> int:
     from sclc import html_report
@@ -17,5 +19,5 @@ def add_commands(sub) -> None:
     p.add_argument("results")
     p.add_argument("--out", required=True, help="HTML file")
     p.add_argument("--anchor", help="BD-rate anchor curve (default jpeg, else the first curve)")
-    p.add_argument("--max-cer", type=float, default=0.05, metavar="C", help="CER that still counts as readable")
+    p.add_argument("--max-cer", type=non_negative_float, default=0.05, metavar="C", help="CER that still counts as readable")
     p.set_defaults(func=_report)

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from sclc.eval.bdrate import curves
+from sclc.errors import SclcError
 from sclc.imageio import atomic_write
 
 
@@ -15,6 +16,8 @@ LABELS = {"psnr": "PSNR (dB)", "text_psnr": "text-region PSNR (dB)",
 
 def plot(results: dict, out: str | Path, title: str | None = None,
          metrics: tuple[str, ...] = ("psnr", "text_psnr", "cer")) -> None:
+    if Path(out).suffix.lower() != ".png":
+        raise SclcError(f"cannot write {out}: RD plots are PNG files (name it .png)")
     atomic_write(out, render_png(results, title, metrics))
 
 
@@ -26,6 +29,8 @@ def render_png(results: dict, title: str | None = None, metrics: tuple[str, ...]
     import matplotlib.pyplot as plt
 
     panels = [m for m in metrics if curves(results, m)]
+    if not panels:
+        raise SclcError("nothing to plot: the results hold no rate-distortion points")
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     for ax, metric in zip(axes[0], panels):
         for name, (rate, dist) in sorted(curves(results, metric).items()):

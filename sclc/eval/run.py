@@ -240,7 +240,27 @@ def read_results(path: str | Path) -> dict:
         raise SclcError(f"cannot read results {path}: {exc}") from None
     if not isinstance(results, dict) or results.get("schema") not in READABLE_SCHEMAS:
         raise SclcError(f"{path} is not an sclc eval results file (schema {' or '.join(READABLE_SCHEMAS)})")
+    problem = _points_problem(results.get("points"))
+    if problem:
+        raise SclcError(f"{path}: {problem}")
     return results
+
+
+def _points_problem(points) -> str | None:
+    """What is wrong with a results file's points, or None: each needs a curve name, a setting and
+    mean metrics that are numbers (a metric nobody measured is null)."""
+    if not isinstance(points, list):
+        return "no list of points"
+    for i, point in enumerate(points):
+        if not isinstance(point, dict) or not isinstance(point.get("curve"), str) or "setting" not in point:
+            return f"point {i} needs a curve name and a setting"
+        mean = point.get("mean")
+        if not isinstance(mean, dict) or not isinstance(mean.get("bpp"), (int, float)):
+            return f"point {i} ({point['curve']}) has no mean bpp"
+        bad = [k for k, v in mean.items() if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+        if bad:
+            return f"point {i} ({point['curve']}): mean {bad[0]} is not a number"
+    return None
 
 
 def _progress(total: int, enabled: bool):
