@@ -19,15 +19,20 @@ from sclc.schema import Locator, from_table
 from sclc.spec import parse_override
 
 
-def load_detector(name: str, overrides: list[str] = ()) -> torch.nn.Module:
+def detector_params(name: str, overrides: list[str] = ()):
+    """The checked parameters of text prior ``name`` with ``--set`` overrides (None: it has none)."""
     component = default_registry().get("text_prior", name)
     table = {}
     for item in overrides:
         path, value = parse_override(item)
         table[".".join(path)] = value
-    params = (from_table(component.params, table, path=("text_prior",), locator=Locator(source="--set"),
-                         label=f"text prior '{name}'") if component.params else None)
-    return component.factory(params).eval()
+    return (from_table(component.params, table, path=("text_prior",), locator=Locator(source="--set"),
+                       label=f"text prior '{name}'") if component.params else None)
+
+
+def load_detector(name: str, overrides: list[str] = ()) -> torch.nn.Module:
+    params = detector_params(name, overrides)
+    return default_registry().get("text_prior", name).factory(params).eval()
 
 
 def overlay(rgb: np.ndarray, mask: np.ndarray) -> Image.Image:

@@ -60,7 +60,8 @@ CASES = {
                ["detect", "{tmp}/img.png", "--detector", "nope", "--out", "{tmp}/m.png"],
                ["detect", "{tmp}/img.png", "--detector", "none", "--out", "{tmp}/m.png", "--overlay", "{tmp}/no/o.png"]],
     "detect-eval": [["detect-eval", "{tmp}/missing", "--detector", "none"],
-                    ["detect-eval", "{tmp}", "--detector", "none", "--sweep", "x"]],
+                    ["detect-eval", "{tmp}", "--detector", "none", "--sweep", "x"],
+],
     "train-detector": [["train-detector", "--detector", "nope", "--out", "{tmp}/d.pt"],
                        *(["train-detector", "--detector", "east", "--out", "{tmp}/d.pt", option, value]
                          for option, value in (("--iters", "0"), ("--lr", "nan"), ("--batch-size", "0"),
@@ -105,6 +106,14 @@ def test_every_error_is_one_line_and_exit_2(command, files, capsys):
         assert err.count("\n") == 1 and "Traceback" not in err, (argv, err)
     # a failed command leaves no output behind (the second output of two is checked first)
     assert not {"r.json", "m.png", "o.sclc", "o.pt", "d.pt", "teacher_masks"} & {p.name for p in files.iterdir()}
+
+
+def test_a_sweep_checks_every_value_before_the_first_run(tmp_path, capsys):
+    Image.new("RGB", (64, 64), "white").save(tmp_path / "img.png")
+    (tmp_path / "img.tsv").write_text("x0\ty0\tx1\ty1\n1\t1\t20\t10\n")
+    code = main(["detect-eval", str(tmp_path), "--detector", "east", "--sweep", "threshold=0.5,abc"])
+    captured = capsys.readouterr()
+    assert code == 2 and "threshold = 'abc'" in captured.err and captured.out == ""
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path):

@@ -31,11 +31,14 @@ def _detect(args) -> int:
 
 
 def _detect_eval(args) -> int:
-    from sclc.detect import evaluate_detector, load_detector
+    from sclc.detect import detector_params, evaluate_detector, load_detector
     from sclc.spec import sweep_overrides
 
+    settings = sweep_overrides(args.sweep)
+    for setting in settings:  # every value checked before the first run
+        detector_params(args.detector, args.set + setting)
     results = []
-    for setting in sweep_overrides(args.sweep):
+    for setting in settings:
         result = evaluate_detector(load_detector(args.detector, args.set + setting), args.data_dir, args.split,
                                    args.limit, box_dirs(args))
         result["detector"] = args.detector
