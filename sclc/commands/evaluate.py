@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import sys
 
-from sclc.commands import add_box_dirs, add_json, box_dirs, cell, non_negative_float, non_negative_int, positive_int
+from sclc.commands import (add_box_dirs, add_json, box_dirs, cell, non_negative_float, non_negative_int, number_type,
+                           positive_int)
 from sclc.errors import SclcError
 
 # Metric -> (column header, format): a metric gets a column when the results hold it.
 COLUMNS = {"bpp": ("bpp", "8.4f"), "psnr": ("PSNR", "7.2f"), "ms_ssim": ("MS-SSIM", "8.4f"),
            "text_psnr": ("text PSNR", "10.2f"), "cer": ("CER", "6.3f"), "cer_gt": ("CER gt", "6.3f"), "encode_s": ("enc s", "7.3f"), "decode_s": ("dec s", "7.3f")}
+
+
+# The user's quality scale (sclc.quality): each model then checks its own range within it.
+_quality = number_type(float, lambda v: 1 <= v <= 8, "a quality from 1 to 8")
 
 
 def format_points(results: dict) -> str:
@@ -106,7 +111,7 @@ def add_commands(sub) -> None:
     add_box_dirs(p, "extra folder of <stem>.tsv / gt_<stem>.txt boxes")
     p.add_argument("--detector", help="text prior for the text-region PSNR of images without boxes")
     p.add_argument("--limit", type=positive_int, help="only the first N images")
-    p.add_argument("--qualities", type=float, nargs="+", metavar="Q",
+    p.add_argument("--qualities", type=_quality, nargs="+", metavar="Q",
                    help="qualities at which variable-rate models are evaluated (default 1 .. 8)")
     p.add_argument("--text-quality", type=non_negative_float, default=0.0, metavar="D",
                    help="variable-rate models code the text mask D qualities higher")

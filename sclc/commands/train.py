@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sclc.commands import add_set
+from sclc.errors import SclcError
 
 
 def _train(args) -> int:
@@ -14,6 +17,8 @@ def _train(args) -> int:
     from sclc.train.runner import build_runner
 
     spec = load_spec(args.spec, args.set)
+    if args.resume and not any(Path(args.work_dir).glob("*.pth")):  # mmengine would start afresh, quietly
+        raise SclcError(f"--resume: no checkpoint in {args.work_dir} to continue from")
     runner = build_runner(spec, args.work_dir, resume=args.resume, launcher=args.launcher, device=args.device)
     runner.train()
     return 0
