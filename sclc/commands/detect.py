@@ -34,13 +34,14 @@ def _detect_eval(args) -> int:
     from sclc.detect import detector_params, evaluate_detector, load_detector
     from sclc.spec import sweep_overrides
 
+    folders = box_dirs(args)
     settings = sweep_overrides(args.sweep)
     for setting in settings:  # every value checked before the first run
         detector_params(args.detector, args.set + setting)
     results = []
     for setting in settings:
         result = evaluate_detector(load_detector(args.detector, args.set + setting), args.data_dir, args.split,
-                                   args.limit, box_dirs(args))
+                                   args.limit, folders)
         result["detector"] = args.detector
         result["set"] = args.set + setting
         results.append(result)
@@ -66,6 +67,7 @@ def _train_detector(args) -> int:
         teacher_cache,
         train_detector,
     )
+    from sclc.imageio import check_writable
 
     low, high = args.scale_range
     if not 0.05 <= low <= high <= 8:
@@ -74,9 +76,7 @@ def _train_detector(args) -> int:
         raise SclcError("--unlabelled images need a --teacher detector to label them")
     if args.teacher and not args.unlabelled:
         raise SclcError("--teacher labels --unlabelled images: give both or neither")
-    out_dir = Path(args.out).parent
-    if not out_dir.is_dir():  # found out now, not after the whole run
-        raise SclcError(f"cannot write {args.out}: directory {out_dir} does not exist")
+    check_writable(args.out)  # found out now, not after the whole run
     detector = load_detector(args.detector, (["weights=none"] if args.from_scratch else []) + args.set)
     held_out = held_out_names(args.data)  # never train on the images detect-eval holds back
     items = collect(args.data, exclude=held_out)

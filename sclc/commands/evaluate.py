@@ -5,17 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
-from sclc.commands import (add_box_dirs, add_json, box_dirs, cell, non_negative_float, non_negative_int, number_type,
-                           positive_int)
+from sclc.commands import add_box_dirs, add_json, box_dirs, cell, non_negative_float, non_negative_int, positive_int
 from sclc.errors import SclcError
 
 # Metric -> (column header, format): a metric gets a column when the results hold it.
 COLUMNS = {"bpp": ("bpp", "8.4f"), "psnr": ("PSNR", "7.2f"), "ms_ssim": ("MS-SSIM", "8.4f"),
            "text_psnr": ("text PSNR", "10.2f"), "cer": ("CER", "6.3f"), "cer_gt": ("CER gt", "6.3f"), "encode_s": ("enc s", "7.3f"), "decode_s": ("dec s", "7.3f")}
-
-
-# The user's quality scale (sclc.quality): each model then checks its own range within it.
-_quality = number_type(float, lambda v: 1 <= v <= 8, "a quality from 1 to 8")
 
 
 def format_points(results: dict) -> str:
@@ -36,7 +31,12 @@ def _eval(args) -> int:
     from sclc.eval.run import QUALITIES, evaluate, models_to_evaluate
     from sclc.imageio import atomic_write, check_writable
 
+    from sclc.quality import QUALITY_MAX, QUALITY_MIN
+
     check_writable(args.out, args.plot)
+    for quality in args.qualities or ():  # the user's scale; each model checks its own range within it
+        if not QUALITY_MIN <= quality <= QUALITY_MAX:  # NaN fails too
+            raise SclcError(f"--qualities {quality:g}: qualities lie in {QUALITY_MIN:g} .. {QUALITY_MAX:g}")
     codecs, skipped = resolve(args.codec)  # unknown names raise; known but missing ones are skipped
     for message in skipped:
         print(message, file=sys.stderr)
@@ -111,7 +111,7 @@ def add_commands(sub) -> None:
     add_box_dirs(p, "extra folder of <stem>.tsv / gt_<stem>.txt boxes")
     p.add_argument("--detector", help="text prior for the text-region PSNR of images without boxes")
     p.add_argument("--limit", type=positive_int, help="only the first N images")
-    p.add_argument("--qualities", type=_quality, nargs="+", metavar="Q",
+    p.add_argument("--qualities", type=float, nargs="+", metavar="Q",
                    help="qualities at which variable-rate models are evaluated (default 1 .. 8)")
     p.add_argument("--text-quality", type=non_negative_float, default=0.0, metavar="D",
                    help="variable-rate models code the text mask D qualities higher")

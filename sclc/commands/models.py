@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from sclc.commands import add_json, cell, non_negative_int, positive_int
-from sclc.errors import SclcError
 
 
 def _models(args) -> int:
@@ -34,11 +33,9 @@ def _demo(args) -> int:
     from pathlib import Path
 
     from sclc.demo import format_rows, run_demo
-    from sclc.limits import max_pixels
+    from sclc.limits import check_pixels
 
-    if args.width * args.height > max_pixels():  # refused before the screenshot is drawn
-        raise SclcError(f"--width {args.width} --height {args.height}: {args.width * args.height} pixels, "
-                        f"over the limit of {max_pixels()} (SCLC_MAX_PIXELS)")
+    check_pixels(args.width, args.height, "the demo screenshot")  # before it is drawn
     rows = run_demo(args.model, args.quality, Path(args.out_dir), args.width, args.height, args.seed)
     print(f"generated {args.width}x{args.height} screenshot (seed {args.seed}); classic codecs at the largest "
           f"quality that fits the learned file")

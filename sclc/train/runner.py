@@ -86,6 +86,9 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
                  device: str | None = None) -> Runner:
     t = spec.train
     work_dir = Path(work_dir)
+    if launcher != "none" and "RANK" not in os.environ and not torch.distributed.is_initialized():
+        raise SclcError(f"--launcher {launcher} runs under torchrun (RANK is not set): "
+                        f"torchrun --nproc_per_node N -m sclc train ... --launcher {launcher}")
     device = resolve_device(device or t.device)
     if device == "cpu":
         os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # mmengine picks CUDA whenever it sees one
@@ -97,9 +100,6 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
         if fresh:
             print(f"init_from {t.init_from}: {len(fresh)} prior-branch tensors start fresh (not in the file)")
     model = TrainableCodec(codec, build_loss(spec, registry), amp=t.amp)
-    if launcher != "none" and "RANK" not in os.environ and not torch.distributed.is_initialized():
-        raise SclcError(f"--launcher {launcher} runs under torchrun (RANK is not set): "
-                        f"torchrun --nproc_per_node N -m sclc train ... --launcher {launcher}")
     train_set, val_set = build_datasets(spec, codec, work_dir)
     for name, dataset in (("training", train_set), ("validation", val_set)):
         skipped = getattr(dataset.source, "skipped", [])
