@@ -73,6 +73,9 @@ CASES = {
                        ["train-detector", "--detector", "east", "--out", "{tmp}/no/d.pt"]],
     "export": [["export", "{tmp}/missing.pt", "{tmp}/o.pt"], ["export", "{tmp}/text.png", "{tmp}/o.pt"],
                ["export", "{tmp}/meta_list.pt", "{tmp}/o.pt"], ["export", "{tmp}/int_keys.pt", "{tmp}/o.pt"]],
+    "widen": [["widen", "{tmp}/missing.pt", "{tmp}/o.pt"], ["widen", "{tmp}/spec.toml", "{tmp}/o.pt", "--factor", "1"],
+              ["widen", "{tmp}/spec.toml", "{tmp}/o.pt", "--factor", "1.3"],
+              ["widen", "{tmp}/spec.toml", "{tmp}/o.pt", "--factor", "0"]],
     "(none)": [[], ["nope"]],
 }
 

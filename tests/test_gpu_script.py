@@ -1,5 +1,5 @@
-"""The one-shot device script, dry-run on CPU with tiny settings: every step runs and it leaves a
-loadable variable-rate checkpoint and throughput figures under $OUT."""
+"""The one-shot device script, dry-run on CPU with tiny settings: every step runs and it leaves
+loadable variable-rate checkpoints (the widened pair and the control) and throughput figures under $OUT."""
 
 import os
 import subprocess
@@ -19,7 +19,11 @@ def test_gpu_script_dry_run_leaves_a_checkpoint_and_throughput(tmp_path):
     out = tmp_path / "out"
     throughput = (out / "throughput.txt").read_text()
     assert throughput.count("img/s") == 4  # tiny and shipped sizes, fp32 and bf16
-    for name, spec_name in (("sci_gpu", "sci-gpu"), ("sci", "sci"), ("wacnn", "wacnn")):
-        model = load_checkpoint(out / f"{name}.pt")
-        assert model.rate is not None and model.spec.name == spec_name
-        assert f"done: {name} iter_3.pth" in (out / "gpu.log").read_text()
+    for run, name, N in (("sci_x2", "sci", 96), ("wacnn_x2", "wacnn", 96), ("sci", "sci", 48)):
+        parts = sorted(out.glob(f"{run}.pt.part-*"))  # a file over 15 MiB comes back in parts
+        assert bool(parts) == (N == 96)
+        if parts:
+            (out / f"{run}.pt").write_bytes(b"".join(p.read_bytes() for p in parts))
+        model = load_checkpoint(out / f"{run}.pt")
+        assert model.rate is not None and model.spec.name == name and model.spec.backbone.params.N == N
+        assert f"done: {run} iter_3.pth" in (out / "gpu.log").read_text()

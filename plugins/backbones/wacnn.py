@@ -32,6 +32,7 @@ from compressai.ops import quantize_ste as ste_round
 
 import sclc
 from sclc.schema import at_least
+from sclc_plugins.backbones import wacnn_widen
 from sclc_plugins.backbones.layout import HyperpriorLayout
 from sclc_plugins.layers.gdn import GDN
 from sclc_plugins.layers.quality_gain import QualityGain, level_from_bytes, level_to_bytes
@@ -375,5 +376,6 @@ def build(params: WACNNParams, block: BlockFactory | None = None, sites: tuple[s
 @sclc.hookimpl
 def sclc_register_backbones(register):
     register("wacnn", build, params=WACNNParams, sites=SITES,
+             widened_params=wacnn_widen.widened_params, widen_state=wacnn_widen.widen_state,
              summary="Window-attention CNN with channel-conditional entropy model and prior injection sites",
              reference="Zou et al., CVPR 2022; paper Fig. 1 / sec. 3.1")

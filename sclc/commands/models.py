@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sclc.commands import add_json, cell, non_negative_int, positive_int
+from sclc.commands import add_json, cell, non_negative_int, positive_float, positive_int
 
 
 def _models(args) -> int:
@@ -57,6 +57,39 @@ def _export(args) -> int:
     return 0
 
 
+def _widen(args) -> int:
+    from sclc.checkpoint import save_checkpoint
+    from sclc.resolve import load_model
+    from sclc.widen import overrides, widen_codec
+
+    narrow = load_model(args.checkpoint).model.float().eval()
+    wide = widen_codec(narrow, args.factor)
+    difference = _output_difference(narrow, wide)
+    save_checkpoint(wide, args.output)
+    sizes = [sum(p.numel() for p in m.backbone.parameters()) for m in (narrow, wide)]
+    print(f"{args.output}: '{wide.spec.name}', backbone {sizes[0]:,} -> {sizes[1]:,} parameters; "
+          f"largest output change on a test screen {difference:.1e}")
+    print("train it further with: " + " ".join(f"--set {item}" for item in overrides(wide))
+          + f" --set 'train.init_from=\"{args.output}\"'")
+    return 0
+
+
+def _output_difference(narrow, wide) -> float:
+    """Largest |x_hat difference| of the two models on a generated screen (it should be ~1e-6)."""
+    import torch
+
+    from sclc.data.synthetic import render
+    from sclc.imageio import rgb_to_tensor
+
+    sample = render(seed=0, width=128, height=128)
+    x = rgb_to_tensor(sample.image)
+    mask = torch.from_numpy(sample.mask).float()[None, None]
+    q = torch.full_like(mask, 0.5) if narrow.rate else None
+    with torch.no_grad():
+        outputs = [m(x, text_mask=mask, quality_map=q)["x_hat"] for m in (narrow, wide)]
+    return float((outputs[0] - outputs[1]).abs().max())
+
+
 def add_commands(sub) -> None:
     p = sub.add_parser("demo", help="a pretrained codec vs JPEG and WebP at the same size on a generated screenshot")
     p.add_argument("--model", default="sci", help="pretrained name, checkpoint or spec (default sci)")
@@ -76,3 +109,10 @@ def add_commands(sub) -> None:
     p.add_argument("output")
     p.add_argument("--half", action="store_true", help="store weights as float16 (the model is rounded first)")
     p.set_defaults(func=_export)
+
+    p = sub.add_parser("widen", help="grow a trained codec wider without changing its output (to train it further)")
+    p.add_argument("checkpoint", help="codec checkpoint or pretrained name")
+    p.add_argument("output")
+    p.add_argument("--factor", type=positive_float, default=2.0,
+                   help="width factor for N, M, heads and slices (default 2; they must stay whole)")
+    p.set_defaults(func=_widen)

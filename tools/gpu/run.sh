@@ -3,8 +3,8 @@
 # carried wheels, run the CUDA smoke tests, print training img/s at the tiny, shipped and full
 # sizes, train three variable-rate models side by side (tools/gpu/README.md) for what is left of
 # SCLC_GPU_BUDGET_S (default 560 s: the command's own time, less a reserve for validation and
-# export; SCLC_GPU_TRAIN_MINUTES fixes the minutes instead) and leave the codecs, logs and
-# learning curves under $OUT.
+# export; SCLC_GPU_TRAIN_MINUTES fixes the minutes instead) and leave the codecs and the log
+# under $OUT.
 #   on the device:  bash tools/gpu/run.sh          (carry: .whl .gpu_pack)
 #   dry run on CPU: SCLC_GPU_DRY_RUN=1 OUT=/tmp/gpu PYTHON=.venv/bin/python bash tools/gpu/run.sh
 set -uo pipefail
@@ -23,8 +23,7 @@ if [ "$DRY" = 1 ]; then
   BENCH=(--device cpu --batch 2 --crop 64 --steps 1 --warmup 1)
   TRAIN=(--set 'train.data=[]' --set 'train.val_data=[]' --set train.max_iters=3 --set train.crop=64
          --set train.batch_size=2 --set train.val_crop=64 --set train.val_images=2 --set train.workers=0
-         --set train.val_interval=3 --set train.checkpoint_interval=3 --set train.amp='"off"'
-         --set backbone.N=16 --set backbone.M=16 --set backbone.num_heads=4)
+         --set train.val_interval=3 --set train.checkpoint_interval=3 --set train.amp='"off"')
 else
   DEVICE=cuda
   BENCH=(--device cuda --batch 16 --crop 256 --steps 10 --warmup 3)
@@ -50,10 +49,13 @@ FULL=(--set backbone.N=192 --set backbone.M=320 --set backbone.num_slices=10 --s
   [ "$DRY" = 1 ] || $PY benchmarks/train_step.py examples/zoo/sci.toml "${FULL[@]}" --modes bf16 "${BENCH[@]}"
 } 2>&1 | grep -v Warning | tee "$OUT/throughput.txt"
 
-# Three runs share the GPU (none of these sizes fills it): the GPU-size model from scratch, and
-# the shipped pair `sci` and `wacnn` continued from their shipped weights on the same crops for the
-# same minutes, so their comparison stays fair. Each exports, float16, to $OUT/NAME.pt (a call
-# returns at most 8 files: the three logs are summarised into gpu.log).
+# Three runs share the GPU (a step costs about the same at every size: it is bound by kernel
+# launches): the shipped pair `sci` and `wacnn` grown twice as wide (`sclc widen`: N 96, M 128,
+# the same output to start with) and continued on the same crops for the same minutes, and `sci`
+# continued at its own size, the control that says whether the width pays or only the training.
+# Each exports, float16, to $OUT/NAME.pt; a file over 15 MiB comes back in parts (a returned file
+# may have 16 MiB; `cat NAME.pt.part-* > NAME.pt`); the logs are summarised into gpu.log (a
+# call returns at most 8 files).
 source tools/gpu/gpu_data.sh  # GPU_DATA: the packed crops, batch 16 x 256^2
 train() {  # NAME SPEC ARGS...: train in the background, log to /tmp/sclc_gpu/NAME.train.log
   local name=$1 spec=$2; shift 2
@@ -62,12 +64,14 @@ train() {  # NAME SPEC ARGS...: train in the background, log to /tmp/sclc_gpu/NA
     >"/tmp/sclc_gpu/$name.train.log" 2>&1 &
   pids+=($!)
 }
-export_newest() {  # NAME: export the newest checkpoint of NAME to $OUT/NAME.pt
+export_newest() {  # NAME: export the newest checkpoint of NAME to $OUT/NAME.pt (in parts if large)
   local name=$1 newest
   newest=$(ls "/tmp/sclc_gpu/$name"/iter_*.pth 2>/dev/null | sort -t_ -k2 -n | tail -n 1)
   if [ -z "$newest" ]; then say "$name: no checkpoint was written"; return 1; fi
-  $PY -m sclc export "$newest" "$OUT/$name.pt" --half
-  cp "/tmp/sclc_gpu/$name"/*/vis_data/scalars.json "$OUT/$name.scalars.json" 2>/dev/null
+  $PY -m sclc export "$newest" "$OUT/$name.pt" --half || return 1
+  if [ "$(stat -c %s "$OUT/$name.pt")" -gt $((15 * 1024 * 1024)) ]; then
+    split -b 15M "$OUT/$name.pt" "$OUT/$name.pt.part-" && rm "$OUT/$name.pt"
+  fi
   say "done: $name $(basename "$newest") -> $OUT/$name.pt"
 }
 if [ "$DRY" != 1 ]; then
@@ -75,24 +79,34 @@ if [ "$DRY" != 1 ]; then
   MINUTES=${SCLC_GPU_TRAIN_MINUTES:-$(awk -v b="$BUDGET_S" -v s="$SECONDS" 'BEGIN {m = (b - s - 90) / 60; printf "%.2f", (m < 1 ? 1 : m)}')}
   TRAIN=(--set "train.max_minutes=$MINUTES")
 fi
-# Every run ends in a cosine decay to 1e-6 over its minutes (a constant rate leaves a model at
-# the noise of its last steps; RESULTS.md "Finishing with a decay"); the continued pair from 1e-4.
-DECAY=(--set 'train.lr_schedule="cosine"' --set train.min_lr=1e-6)
-say "train examples/zoo/sci_gpu.toml, sci and wacnn on $DEVICE${MINUTES:+ for $MINUTES min}"
+# Every run ends in a cosine decay from 1e-4 to 1e-6 over its minutes (a constant rate leaves a
+# model at the noise of its last steps; RESULTS.md "Finishing with a decay").
+DECAY=(--set 'train.lr_schedule="cosine"' --set train.lr=1e-4 --set train.min_lr=1e-6)
+WIDE=(--set backbone.N=96 --set backbone.M=128 --set backbone.num_heads=8 --set backbone.num_slices=8
+      --set backbone.z_channels=48)  # what `sclc widen --factor 2` prints for the shipped pair
+RUNS=(sci_x2 wacnn_x2 sci)
+say "train ${RUNS[*]} on $DEVICE${MINUTES:+ for $MINUTES min}"
+mkdir -p /tmp/sclc_gpu
 pids=()
-train sci_gpu examples/zoo/sci_gpu.toml "${DECAY[@]}"
-for name in sci wacnn; do
-  if [ "$DRY" = 1 ]; then init=(); else init=(--set "train.init_from=\"sclc/pretrained/$name.pt\""); fi
-  masks=(); [ "$name" = sci ] && masks=(--set 'train.masks="boxes"')  # the EAST masks packed beside the crops
-  train "$name" "examples/zoo/$name.toml" "${GPU_DATA[@]}" "${masks[@]}" "${init[@]}" "${DECAY[@]}" --set train.lr=1e-4
+for run in "${RUNS[@]}"; do
+  name=${run%_x2}
+  masks=(); [ "$DRY" != 1 ] && [ "$name" = sci ] && masks=(--set 'train.masks="boxes"')  # EAST masks packed beside the crops
+  start="sclc/pretrained/$name.pt" width=()
+  if [ "$run" != "$name" ]; then
+    start="/tmp/sclc_gpu/$run.start.pt" width=("${WIDE[@]}")
+    $PY -m sclc widen "$name" "$start" --factor 2 >"/tmp/sclc_gpu/$run.widen.log" || exit 3
+    head -n 1 "/tmp/sclc_gpu/$run.widen.log"
+  fi
+  train "$run" "examples/zoo/$name.toml" "${GPU_DATA[@]}" "${masks[@]}" "${width[@]}" \
+    --set "train.init_from=\"$start\"" "${DECAY[@]}"
 done
 wait "${pids[@]}"  # not a bare wait: that would also wait for the tee behind gpu.log
-for name in sci_gpu sci wacnn; do
-  say "$name"
-  grep -E "Iter\(|time budget|COLLAPSE|Error|error" "/tmp/sclc_gpu/$name.train.log" | cut -c1-400
+for run in "${RUNS[@]}"; do
+  say "$run"
+  grep -E "Iter\(|time budget|COLLAPSE|Error|error" "/tmp/sclc_gpu/$run.train.log" | cut -c1-400
 done
 pids=()
-for name in sci_gpu sci wacnn; do export_newest "$name" & pids+=($!); done
+for run in "${RUNS[@]}"; do export_newest "$run" & pids+=($!); done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=4; done
 say "finished after $SECONDS s"
