@@ -13,12 +13,14 @@ What makes the wide model compute exactly what the narrow one did:
 - the new slices' mean, scale and LRP transforms end in zero layers.
 New channels still learn: the decoder's first layers read the new latent channels with fresh
 weights (harmless while those channels are zero), so the distortion's gradient reaches the
-encoder's zeroed layers from the first step.
+encoder's zeroed layers from the first step; with quality gains, the new channels start with a
+finer quantisation step (``NEW_CHANNEL_GAIN``) so that they cross a rounding boundary early.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from fractions import Fraction
 
 import torch
@@ -32,6 +34,11 @@ _Y_WRITERS = ("g_a.7.", *(f"g_a.8.conv_a.{i}.conv.4." for i in range(3)))
 _Y_READERS = ("g_s.0.conv_a.0.conv.0.", "g_s.0.conv_b.0.qkv.")
 _SLICE_TRANSFORMS = ("cc_mean_transforms", "cc_scale_transforms", "lrp_transforms")
 _LINEAR = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+# Quality gains of the new latent channels start this much finer (encoder gain up, decoder gain
+# down by the same factor): Adam moves the zeroed weights that write them by about the learning
+# rate per step, so at the old channels' steps they took over 300 steps to reach 0.2 and never
+# crossed a rounding boundary in a 1e-4 run; a finer step lets them carry bits within ~100 steps.
+NEW_CHANNEL_GAIN = 10.0
 
 
 def widened_params(params, factor: float):
@@ -79,6 +86,9 @@ def widen_state(narrow: nn.Module, wide: nn.Module) -> dict[str, torch.Tensor]:
             out_axis = 1 if isinstance(module, nn.ConvTranspose2d) else 0
             _zero_new_rows(tensor, out_axis, index[out_axis])
         out[name] = tensor
+    if "quality_gain.log_gain" in out:  # zero latents stay zero: the output is unchanged
+        out["quality_gain.log_gain"][:, M_old:] += math.log(NEW_CHANNEL_GAIN)
+        out["quality_gain.log_inverse_gain"][:, M_old:] -= math.log(NEW_CHANNEL_GAIN)
     return out
 
 
