@@ -157,18 +157,23 @@ def load_checkpoint(path: str | Path, registry: Registry | None = None,
     return model_from_spec_data(data["spec"], data["state_dict"], str(path), data.get("providers"), registry)
 
 
-def export_checkpoint(training_checkpoint: str | Path, out: str | Path, half: bool = False) -> PriorGuidedCodec:
-    """Training checkpoint (``state_dict`` + ``meta.sclc_spec``, as the trainer writes) -> codec checkpoint."""
-    path = Path(training_checkpoint)
+def load_any_checkpoint(path: str | Path) -> PriorGuidedCodec:
+    """The codec in a codec checkpoint or in a training checkpoint (``state_dict`` +
+    ``meta.sclc_spec``, as the trainer writes)."""
+    path = Path(path)
     data = load_dict(path)
     if data.get("format") == FORMAT:
-        model = load_checkpoint(path)
-    else:
-        meta = data.get("meta")
-        spec_data = meta.get("sclc_spec") if isinstance(meta, dict) else None
-        if not isinstance(spec_data, dict) or not isinstance(data.get("state_dict"), dict):
-            raise SclcError(f"{path} holds no sclc spec (meta.sclc_spec) and state_dict: not an sclc training checkpoint")
-        model = model_from_spec_data(spec_data, codec_state(data["state_dict"]), str(path))
+        return load_checkpoint(path)
+    meta = data.get("meta")
+    spec_data = meta.get("sclc_spec") if isinstance(meta, dict) else None
+    if not isinstance(spec_data, dict) or not isinstance(data.get("state_dict"), dict):
+        raise SclcError(f"{path} holds no sclc spec (meta.sclc_spec) and state_dict: not an sclc training checkpoint")
+    return model_from_spec_data(spec_data, codec_state(data["state_dict"]), str(path))
+
+
+def export_checkpoint(training_checkpoint: str | Path, out: str | Path, half: bool = False) -> PriorGuidedCodec:
+    """Training checkpoint -> codec checkpoint."""
+    model = load_any_checkpoint(training_checkpoint)
     save_checkpoint(model, out, half=half)
     return model
 
