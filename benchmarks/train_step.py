@@ -18,6 +18,7 @@ import torch
 from sclc.builder import build_loss, build_model
 from sclc.data.stream import CropStream, SyntheticSource
 from sclc.spec import load_spec
+from sclc.train.amp import native_bf16
 from sclc.train.model import TrainableCodec, is_aux_parameter
 
 
@@ -74,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     spec = load_spec(args.spec, args.set)
     print(f"{spec.name} {' '.join(args.set)}: batch {args.batch} x {args.crop}^2 on {args.device}, "
-          f"{torch.get_num_threads()} thread(s)")
+          f"{torch.get_num_threads()} thread(s), bf16 {'native' if native_bf16(args.device) else 'emulated'}")
     for mode in args.modes:
         times = time_mode(spec, mode, args)
         median = statistics.median(times)

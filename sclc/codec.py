@@ -54,8 +54,11 @@ def _rate_inputs(loaded: LoadedModel, x: torch.Tensor, text_mask, quality_map):
         return text_mask, _checked_map(quality_map, x.shape[-2:])
     if loaded.text_quality and text_mask is None:
         text_mask = net.text_mask(x)  # computed once: the prior map reuses it
-    quality = DEFAULT_QUALITY if loaded.quality is None else loaded.quality
-    return text_mask, quality_map_for(net.rate, x.shape[-2:], quality, text_mask, loaded.text_quality)
+    quality = net.rate.default_quality(DEFAULT_QUALITY) if loaded.quality is None else loaded.quality
+    try:
+        return text_mask, quality_map_for(net.rate, x.shape[-2:], quality, text_mask, loaded.text_quality)
+    except ValueError as exc:
+        raise SclcError(f"{loaded.description}: {exc}") from None
 
 
 def _checked_map(quality_map: torch.Tensor, size) -> torch.Tensor:

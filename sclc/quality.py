@@ -48,8 +48,17 @@ class VariableRateSpec:
         high = min(QUALITY_MAX, quality_of_lmbda(self.lmbda_max))
         return round(low, 3), round(high, 3)
 
+    def default_quality(self, preferred: float) -> float:
+        """``preferred`` moved into this model's range: what a model codes at when no quality is asked."""
+        low, high = self.quality_range()
+        return min(max(preferred, low), high)
+
     def q_of_quality(self, quality: float) -> float:
         low, high = self.quality_range()
+        if low > high:
+            raise ValueError(f"this model's lambda range {self.lmbda_min:g} .. {self.lmbda_max:g} lies outside "
+                             f"qualities {QUALITY_MIN:g} .. {QUALITY_MAX:g} (lambda {LMBDA_AT_QUALITY_MIN:g} .. "
+                             f"{LMBDA_AT_QUALITY_MAX:g}): it has no --quality; give it a --quality-map")
         if not low <= quality <= high:
             raise ValueError(f"quality {quality:g} is outside this model's range {low:g} .. {high:g}")
         return min(max(self.q_of_lmbda(lmbda_of_quality(quality)), 0.0), 1.0)

@@ -89,7 +89,10 @@ class LoadedModel:
                 raise SclcError(f"{self.description} is a fixed-rate model: --quality and --text-quality apply "
                                 f"to variable-rate models")
             return self
-        quality = DEFAULT_QUALITY if quality is None else quality
+        low, high = rate.quality_range()
+        if quality is None and low > high and not text_quality:
+            return self  # no quality fits this model: only a --quality-map can drive it (codec.py says so)
+        quality = rate.default_quality(DEFAULT_QUALITY) if quality is None else quality
         try:
             rate.q_of_quality(quality)
         except ValueError as exc:

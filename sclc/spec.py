@@ -78,7 +78,7 @@ class TrainSpec:
     workers: int = 0  # data-loader processes
     synthetic_images: int = 100_000  # distinct generated screens before the stream repeats
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    amp: Literal["off", "bf16"] = "off"  # bf16 autocast of the forward pass (no loss scaling needed)
+    amp: Literal["off", "bf16", "auto"] = "off"  # bf16 autocast of the transforms; auto: where the device has native bf16
     init_from: str | None = None  # stage 2: start from this codec or training checkpoint
     init_fresh_blocks: bool = False  # ... but its conditioning blocks start fresh (the identity)
 

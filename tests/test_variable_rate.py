@@ -176,3 +176,29 @@ def test_set_cannot_silently_miss_a_checkpoint(tmp_path, capsys):
     code = main(["compress", str(image), str(tmp_path / "o.sclc"), "--model", str(pretrained), "--set", "backbone.N=8"])
     assert code == 2 and "--set cannot change the checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "o.sclc").exists()
+
+
+def test_without_quality_a_model_codes_at_the_nearest_quality_it_accepts(tmp_path, capsys):
+    """Quality 4 is the default only where a model accepts it; a model whose lambdas all lie beyond
+    quality 8 has no quality at all: one clear error, and a quality map still drives it."""
+    from PIL import Image
+
+    from sclc.cli import main
+    from test_codec import screenshot
+
+    high_only = VariableRateSpec(0.02, 0.08)
+    assert high_only.default_quality(4.0) == high_only.quality_range()[0] > 4
+    screenshot(96, 64).save(tmp_path / "in.png")
+    Image.new("L", (96, 64), 200).save(tmp_path / "map.png")
+    for name, lmin, lmax in (("high", 0.02, 0.08), ("beyond", 0.2, 1.0)):
+        spec = write(tmp_path, VR_SPEC.replace("lmbda_min = ", f"lmbda_min = {lmin} #").replace(
+            "lmbda_max = ", f"lmbda_max = {lmax} #"), f"{name}.toml")
+        args = ["compress", str(tmp_path / "in.png"), str(tmp_path / f"{name}.sclc"), "--model", str(spec)]
+        if name == "high":
+            assert main(args) == 0
+            assert f"q{high_only.quality_range()[0]:g}" in capsys.readouterr().out
+            continue
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "lies outside qualities 1 .. 8" in err
+        assert main([*args, "--quality-map", str(tmp_path / "map.png")]) == 0

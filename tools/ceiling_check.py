@@ -3,7 +3,7 @@ continuous (infinite rate: the transforms' own ceiling), at several quality-map 
 
     python tools/ceiling_check.py MODEL [--images DIR] [--every 4] [--count 6] [--crop 512]
 
-MODEL: a codec checkpoint or a zoo name. When the rounded PSNR at the top quality already meets
+MODEL: a codec or training checkpoint, or a zoo name. When the rounded PSNR at the top quality already meets
 the continuous one, more bits cannot buy quality: the analysis/synthesis transforms (their width,
 the latent's channels M, their training) cap the rate-distortion curve, not the entropy model.
 """
@@ -39,6 +39,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 def main() -> int:
     from sclc.data.folder import list_images
     from sclc.imageio import centre_crop, load_rgb, rgb_to_tensor
+    from sclc.checkpoint import load_any_checkpoint
     from sclc.resolve import load_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,7 +49,8 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=6)
     parser.add_argument("--crop", type=int, default=512)
     args = parser.parse_args()
-    model = load_model(args.model).model.float().eval()
+    # a file is read as it is (codec or training checkpoint, whatever its lambda range); a name from the zoo
+    model = (load_any_checkpoint(args.model) if Path(args.model).is_file() else load_model(args.model).model).float().eval()
     if type(model.backbone).__module__.rsplit(".", 1)[-1] != "wacnn":
         raise SystemExit("ceiling_check: only WACNN backbones (it replaces their rounding of y)")
     qs = QS if model.rate is not None else (None,)

@@ -29,6 +29,18 @@ CLASSIC = {"jpeg": (5, 7, 9, 11, 13, 15, 18, 21, 25, 30, 35, 40, 50),
            "webp": (0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 40)}
 
 
+def read_results(path: Path) -> dict:
+    """A ship.json, or a models.toml whose ``measured`` rows (ship.py's means on the same crops) stand
+    in for it: the weights being replaced need not be measured again."""
+    if path.suffix != ".toml":
+        return json.loads(path.read_text())
+    import tomllib
+
+    models = tomllib.loads(path.read_text())["model"]
+    return {"points": [{"curve": m["name"], "setting": f"{m['name']} q{row['quality']:g}", "mean": row}
+                       for m in models for row in m["measured"]]}
+
+
 def rd_curve(results: dict, name: str, metric: str = "psnr") -> tuple[list[float], list[float]]:
     points = sorted((p["mean"]["bpp"], p["mean"][metric]) for p in results["points"] if p["curve"] == name)
     return [r for r, _ in points], [d for _, d in points]
@@ -73,12 +85,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "work_dirs" / "zoo")
     parser.add_argument("--crops", default="dev512_every4", help="the crops folder ship.py wrote in --work")
-    parser.add_argument("--against", type=Path, help="an earlier ship.json of the same crops")
+    parser.add_argument("--against", type=Path, help="an earlier ship.json of the same crops, or the models.toml "
+                        "ship.py wrote for them (e.g. git show HEAD:sclc/pretrained/models.toml)")
     parser.add_argument("--classic", type=Path, help="an earlier evaluation of the same crops with these settings")
     args = parser.parse_args()
     results = json.loads((args.work / "ship.json").read_text())
     if args.against:
-        earlier = json.loads(args.against.read_text())
+        earlier = read_results(args.against)
         for name in ("sci", "wacnn"):
             print_bd_rate(f"{name} vs its previous weights", rd_curve(earlier, name), rd_curve(results, name))
     # The same evaluation ship.py ran, with the classic codecs' settings where the curves meet.

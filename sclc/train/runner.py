@@ -19,6 +19,7 @@ from sclc.data.stream import CropStream, FixedCrops, StreamSampler, SyntheticSou
 from sclc.errors import SclcError
 from sclc.registry import default_registry
 from sclc.spec import Spec
+from sclc.train.amp import resolve_amp
 from sclc.train.atomic import AtomicCheckpointHook
 from sclc.train.hooks import SclcCheckpointHook
 from sclc.train.init import init_weights, load_state_for_init
@@ -99,7 +100,10 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
         fresh = init_weights(codec, load_state_for_init(t.init_from, spec), t.init_from, t.init_fresh_blocks)
         if fresh:
             print(f"init_from {t.init_from}: {len(fresh)} prior-branch tensors start fresh (not in the file)")
-    model = TrainableCodec(codec, build_loss(spec, registry), amp=t.amp)
+    amp, note = resolve_amp(t.amp, device)
+    if note:
+        print(note)
+    model = TrainableCodec(codec, build_loss(spec, registry), amp=amp)
     train_set, val_set = build_datasets(spec, codec, work_dir)
     for name, dataset in (("training", train_set), ("validation", val_set)):
         skipped = getattr(dataset.source, "skipped", [])
