@@ -15,7 +15,7 @@ from sclc.errors import SclcError
 from sclc.imageio import MODE_GRAY, MODE_RGB, prepare_image, to_pil
 from sclc.model import PriorGuidedCodec
 from sclc.quality import quality_map as quality_map_for
-from sclc.resolve import DEFAULT_QUALITY, LoadedModel, load_model, model_from_reference
+from sclc.resolve import LoadedModel, load_model, model_from_reference
 
 
 @dataclass
@@ -54,7 +54,7 @@ def _rate_inputs(loaded: LoadedModel, x: torch.Tensor, text_mask, quality_map):
         return text_mask, _checked_map(quality_map, x.shape[-2:])
     if loaded.text_quality and text_mask is None:
         text_mask = net.text_mask(x)  # computed once: the prior map reuses it
-    quality = net.rate.default_quality(DEFAULT_QUALITY) if loaded.quality is None else loaded.quality
+    quality = net.rate.default_quality() if loaded.quality is None else loaded.quality
     try:
         return text_mask, quality_map_for(net.rate, x.shape[-2:], quality, text_mask, loaded.text_quality)
     except ValueError as exc:

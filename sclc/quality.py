@@ -19,6 +19,7 @@ import torch
 
 QUALITY_MIN, QUALITY_MAX = 1.0, 8.0
 LMBDA_AT_QUALITY_MIN, LMBDA_AT_QUALITY_MAX = 0.0018, 0.05  # the paper's lowest lambda .. beyond its highest
+DEFAULT_QUALITY = 4.0  # where a model accepts it; else the nearest quality it does
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,10 @@ class VariableRateSpec:
         high = min(QUALITY_MAX, quality_of_lmbda(self.lmbda_max))
         return round(low, 3), round(high, 3)
 
-    def default_quality(self, preferred: float) -> float:
-        """``preferred`` moved into this model's range: what a model codes at when no quality is asked."""
+    def default_quality(self) -> float:
+        """What this model codes at when no quality is asked: DEFAULT_QUALITY moved into its range."""
         low, high = self.quality_range()
-        return min(max(preferred, low), high)
+        return min(max(DEFAULT_QUALITY, low), high)
 
     def q_of_quality(self, quality: float) -> float:
         low, high = self.quality_range()

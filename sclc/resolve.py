@@ -92,7 +92,7 @@ class LoadedModel:
         low, high = rate.quality_range()
         if quality is None and low > high and not text_quality:
             return self  # no quality fits this model: only a --quality-map can drive it (codec.py says so)
-        quality = rate.default_quality(DEFAULT_QUALITY) if quality is None else quality
+        quality = rate.default_quality() if quality is None else quality
         try:
             rate.q_of_quality(quality)
         except ValueError as exc:
@@ -102,13 +102,10 @@ class LoadedModel:
         return LoadedModel(self.model, self.reference, self.description, quality, text_quality, _id=self._id)
 
 
-DEFAULT_QUALITY = 4.0
-
-
 def load_model(arg: str | Path, overrides: list[str] = (), quality: float | None = None,
                text_quality: float = 0.0, decoding: bool = False) -> LoadedModel:
     """A checkpoint path, a spec TOML, or a pretrained name; variable-rate models code at
-    ``quality`` (default 4), ``text_quality`` qualities higher on the text mask.
+    ``quality`` (default 4, or the nearest quality the model accepts), ``text_quality`` qualities higher on the text mask.
 
     ``decoding``: the model only decodes, so no text detector is built."""
     return _load_model(arg, overrides, decoding).at_quality(quality, text_quality)

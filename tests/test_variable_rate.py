@@ -187,7 +187,7 @@ def test_without_quality_a_model_codes_at_the_nearest_quality_it_accepts(tmp_pat
     from test_codec import screenshot
 
     high_only = VariableRateSpec(0.02, 0.08)
-    assert high_only.default_quality(4.0) == high_only.quality_range()[0] > 4
+    assert high_only.default_quality() == high_only.quality_range()[0] > 4
     screenshot(96, 64).save(tmp_path / "in.png")
     Image.new("L", (96, 64), 200).save(tmp_path / "map.png")
     for name, lmin, lmax in (("high", 0.02, 0.08), ("beyond", 0.2, 1.0)):

@@ -37,9 +37,9 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def main() -> int:
+    from sclc.checkpoint import load_any_checkpoint
     from sclc.data.folder import list_images
     from sclc.imageio import centre_crop, load_rgb, rgb_to_tensor
-    from sclc.checkpoint import load_any_checkpoint
     from sclc.resolve import load_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
