@@ -46,7 +46,7 @@ def _seconds(command: list[str]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--quality", type=float, default=4)
+    parser.add_argument("--quality", type=float, default=6)
     args = parser.parse_args()
 
     from sclc.data.synthetic import render

@@ -1,6 +1,6 @@
 """Coding speed of the shipped models on a generated 1280x720 screenshot (2 threads).
 
-    python benchmarks/zoo_speed.py [--models sci wacnn] [--quality 4] [--repeat 3] [--size 1280x720]
+    python benchmarks/zoo_speed.py [--models sci wacnn] [--quality 6] [--repeat 3] [--size 1280x720]
 
 Prints, per model: the text prior's seconds (its detector on the image; 0 for a model without
 one), encode seconds including it, and decode seconds; medians over ``--repeat`` runs after one
@@ -34,7 +34,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["sci", "wacnn"])
-    parser.add_argument("--quality", type=float, default=4)
+    parser.add_argument("--quality", type=float, default=6)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--size", default="1280x720")
     args = parser.parse_args()

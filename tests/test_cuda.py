@@ -13,7 +13,7 @@ from conftest import TINY_SPEC, write
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
-VR = "[variable_rate]\nlmbda_min = 0.001\nlmbda_max = 0.08\n"
+VR = "[variable_rate]\nlmbda_min = 0.0001\nlmbda_max = 0.08\n"
 
 
 def test_bf16_training_step_on_cuda_keeps_likelihoods_in_float32(tmp_path):

@@ -16,7 +16,7 @@ from sclc.errors import SclcError
 from conftest import TINY_SPEC, write
 from test_codec import screenshot
 
-VR = "[variable_rate]\nlmbda_min = 0.001\nlmbda_max = 0.08\n"
+VR = "[variable_rate]\nlmbda_min = 0.0001\nlmbda_max = 0.08\n"
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ Protocol (the same for every variant: data, budget, start):
            codec is out of reach of 2 cores per variant; fine-tuning from one shared start is not.
   train    examples/zoo/sci.toml with each variant's --set overrides, ``--iters`` iterations
            (batch 8 x 128^2, Adam 3e-4 constant or, with --schedule cosine, decaying to 1e-6;
-           random quality maps over lambda 0.0012-0.065), training
+           random quality maps over the zoo spec's lambda range), training
            masks from the cached EAST detections (sci/train_shots has no ground-truth boxes);
            `full` and `wacnn` three times, seeds 0, 1 and 2, so every table has its noise beside it.
   eval     real bitstreams at qualities 1..8 on ship.py's 17 crops (centre 512x512 of every 4th

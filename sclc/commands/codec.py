@@ -64,7 +64,7 @@ def add_commands(sub) -> None:
     p.add_argument("--model", required=True,
                    help="codec checkpoint, spec TOML (seeded random weights) or pretrained name (sclc models)")
     p.add_argument("--quality", type=float,
-                   help="quality of a variable-rate model: 1 (smallest) .. 8, fractions too (default 4)")
+                   help="quality of a variable-rate model: 1 (smallest) .. 8, fractions too (default 6)")
     p.add_argument("--text-quality", type=non_negative_float, default=0.0, metavar="D",
                    help="code the text mask D qualities higher than the rest (variable-rate models)")
     p.add_argument("--quality-map", metavar="PNG",

@@ -93,7 +93,7 @@ def _output_difference(narrow, wide) -> float:
 def add_commands(sub) -> None:
     p = sub.add_parser("demo", help="a pretrained codec vs JPEG and WebP at the same size on a generated screenshot")
     p.add_argument("--model", default="sci", help="pretrained name, checkpoint or spec (default sci)")
-    p.add_argument("--quality", type=float, help="quality of a variable-rate model, 1 (smallest) .. 8 (default 4)")
+    p.add_argument("--quality", type=float, help="quality of a variable-rate model, 1 (smallest) .. 8 (default 6)")
     p.add_argument("--out-dir", default="sclc-demo")
     p.add_argument("--width", type=positive_int, default=1280)
     p.add_argument("--height", type=positive_int, default=720)
