@@ -31,10 +31,11 @@ def main() -> None:
     from sclc.codec import compress, decompress
     from sclc.data.synthetic import render
     from sclc.imageio import prepare_image
+    from sclc.quality import DEFAULT_QUALITY
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["sci", "wacnn"])
-    parser.add_argument("--quality", type=float, default=6)
+    parser.add_argument("--quality", type=float, default=DEFAULT_QUALITY)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--size", default="1280x720")
     args = parser.parse_args()

@@ -21,7 +21,7 @@ import torch
 
 QUALITY_MIN, QUALITY_MAX = 1.0, 8.0
 LMBDA_AT_QUALITY_MIN, LMBDA_AT_QUALITY_MAX = 0.0001, 0.05  # a decade below the paper's lowest .. beyond its highest
-DEFAULT_QUALITY = 6.0  # lambda 0.0085, between the paper's middle two; else the nearest quality a model accepts
+DEFAULT_QUALITY = 6.0  # lambda 0.0085 (the paper's 0.0067 .. 0.013); else the nearest quality a model accepts
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ class LoadedModel:
 def load_model(arg: str | Path, overrides: list[str] = (), quality: float | None = None,
                text_quality: float = 0.0, decoding: bool = False) -> LoadedModel:
     """A checkpoint path, a spec TOML, or a pretrained name; variable-rate models code at
-    ``quality`` (default 4, or the nearest quality the model accepts), ``text_quality`` qualities higher on the text mask.
+    ``quality`` (default DEFAULT_QUALITY, or the nearest quality the model accepts), ``text_quality`` qualities higher on the text mask.
 
     ``decoding``: the model only decodes, so no text detector is built."""
     return _load_model(arg, overrides, decoding).at_quality(quality, text_quality)
