@@ -56,6 +56,10 @@ class TrainSpec:
     batch_size: int = 8
     flip: bool = True  # random horizontal flips
     lr: float = 1e-4
+    # Adam moves every parameter by about lr per step, but the quality gains are log step sizes
+    # that must travel ~1 to spread the rate over a lambda range: at lr 1e-4 they stay where they
+    # started for thousands of steps. Their learning rate is lr times this.
+    gain_lr_scale: float = 1.0
     aux_lr: float = 1e-3  # Adam on the entropy bottleneck quantiles (CompressAI's aux loss)
     # plateau: the reference's ReduceLROnPlateau; cosine: lr down to min_lr at max_iters or at the
     # end of max_minutes, whichever comes first (a run that ends in a decay)
@@ -86,7 +90,7 @@ class TrainSpec:
         at_least(self, 1, "crop", "batch_size", "max_iters", "val_interval", "checkpoint_interval", "val_images",
                  "val_crop", "log_interval", "synthetic_images", "max_keep_checkpoints")
         at_least(self, 0, "cache_mb", "min_crop_std", "max_minutes", "workers", "clip_grad", "hyper_rate_warmup")
-        above(self, 0, "lr", "aux_lr")
+        above(self, 0, "lr", "aux_lr", "gain_lr_scale")
 
 
 @dataclass(frozen=True)

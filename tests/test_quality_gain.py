@@ -109,3 +109,61 @@ def test_hyper_rate_warmup_ramps_and_only_discounts_z_in_the_loss(tmp_path):
     warm = model(x, mask, qmap)
     torch.testing.assert_close(warm["bpp"], full["bpp"])  # the logged rate counts every bit
     torch.testing.assert_close(full["loss"] - warm["loss"], 0.75 * full["bpp_z"])
+
+
+def test_gains_learn_at_their_own_rate_through_the_schedule(tmp_path):
+    """At lr 1e-4 Adam moves a log gain ~1e-4 a step; gain_lr_scale lets them travel, and the
+    cosine schedule keeps the ratio."""
+    from sclc.train.runner import build_runner
+
+    train = ("[train]\ncrop = 32\nbatch_size = 2\nlr = 1e-3\nmin_lr = 1e-4\nlr_schedule = \"cosine\"\n"
+             "val_crop = 32\nval_images = 1\nval_interval = 100\ncheckpoint_interval = 100\n"
+             "synthetic_images = 10\ndevice = \"cpu\"\nmax_iters = 4\n")
+    moved = {}
+    for scale in (1.0, 100.0):
+        torch.manual_seed(0)
+        spec = load_spec(write(tmp_path, GAINED_SPEC + train), [f"train.gain_lr_scale={scale}"])
+        runner = build_runner(spec, tmp_path / f"run{scale}")
+        start = runner.model.codec.backbone.quality_gain.log_gain.detach().clone()
+        runner.train()
+        # (mmengine adds a group of its own, for logging, to an optimizer with several)
+        groups = [g for g in runner.optim_wrapper["main"].param_groups if "lr_scale" in g]
+        assert len(groups) == (1 if scale == 1.0 else 2)
+        assert groups[-1]["lr"] == pytest.approx(1e-4 * scale)  # the end of the cosine, scaled
+        assert runner.message_hub.get_scalar("train/main.lr").current() == pytest.approx(1e-4)  # logged: the base
+        moved[scale] = float((runner.model.codec.backbone.quality_gain.log_gain.detach() - start).abs().max())
+    assert moved[1.0] < 0.01 < 0.1 < moved[100.0]
+
+
+def test_stretching_the_gains_widens_the_rate_span_of_real_files(tmp_path):
+    import subprocess
+    import sys
+
+    from sclc.checkpoint import load_checkpoint, save_checkpoint
+
+    from conftest import ROOT
+
+    torch.manual_seed(0)
+    model = build_model(load_spec(write(tmp_path, GAINED_SPEC)))
+    model.eval().update(force=True)
+    save_checkpoint(model, tmp_path / "narrow.pt")
+    tool = [sys.executable, str(ROOT / "tools" / "stretch_gains.py")]
+    done = subprocess.run([*tool, str(tmp_path / "narrow.pt"), str(tmp_path / "wide.pt"), "2"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    narrow, wide = load_checkpoint(tmp_path / "narrow.pt"), load_checkpoint(tmp_path / "wide.pt")
+    table = narrow.backbone.quality_gain.log_gain.detach()
+    middle = table.mean(0, keepdim=True)
+    torch.testing.assert_close(wide.backbone.quality_gain.log_gain.detach(), middle + 2 * (table - middle))
+    sizes = {name: [len(codec.compress(_screen(), LoadedModel(m, b"", name).at_quality(q))) for q in (1, 3, 6, 8)]
+             for name, m in (("narrow", narrow), ("wide", wide))}
+    span = {name: size[-1] / size[0] for name, size in sizes.items()}
+    # (untrained, the low qualities already sit at the file's floor; the top end moves)
+    assert sizes["wide"][0] <= sizes["narrow"][0] and span["wide"] > 1.5 * span["narrow"]
+    # Untrusted input: one line, exit code 2.
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    for args in (["junk.pt", "out.pt", "2"], ["narrow.pt", "out.pt", "-1"]):
+        bad = subprocess.run([*tool, *(str(tmp_path / a) if a.endswith(".pt") else a for a in args)],
+                             capture_output=True, text=True)
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert not (tmp_path / "out.pt").exists()

@@ -34,7 +34,7 @@ class CosineLRHook(Hook):
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         lr = self.min_lr + (self.lr - self.min_lr) * (1 + math.cos(math.pi * self.progress(runner.iter))) / 2
         for group in runner.optim_wrapper["main"].param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
 class PlateauLRHook(Hook):
@@ -59,7 +59,7 @@ class PlateauLRHook(Hook):
         if self.bad_rounds > self.patience:
             self.bad_rounds = 0
             for group in runner.optim_wrapper["main"].param_groups:
-                group["lr"] = max(group["lr"] * self.factor, self.min_lr)
+                group["lr"] = max(group["lr"] * self.factor, self.min_lr * group.get("lr_scale", 1.0))
             runner.logger.info(f"plateau: main lr -> {runner.optim_wrapper['main'].param_groups[0]['lr']:.3g}")
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

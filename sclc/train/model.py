@@ -21,6 +21,10 @@ def is_aux_parameter(name: str) -> bool:
     return name.endswith(".quantiles")
 
 
+def is_quality_gain(name: str) -> bool:
+    return ".quality_gain." in name
+
+
 def masked_psnr(x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> list[float | None]:
     """Per image PSNR over pixels where mask == 1 (None where an image has no such pixel)."""
     out = []

@@ -30,6 +30,7 @@ from sclc.train.model import (
     SclcDistributedDataParallel,
     TrainableCodec,
     is_aux_parameter,
+    is_quality_gain,
 )
 from sclc.train.rate_warmup import HyperRateWarmupHook
 from sclc.train.watch import HyperpriorHealthHook, TimeBudgetHook
@@ -71,12 +72,24 @@ def build_datasets(spec: Spec, model, work_dir: Path):
             FixedCrops(val_source, t.val_crop, t.val_images, rate=spec.variable_rate))
 
 
+def main_param_groups(named: list, lr: float, gain_lr_scale: float) -> list[dict]:
+    """One Adam group, or two when the quality gains learn faster (``lr_scale``: what the
+    schedules multiply their learning rate by)."""
+    gains = [p for n, p in named if is_quality_gain(n)]
+    if gain_lr_scale == 1.0 or not gains:
+        return [{"params": [p for _, p in named], "lr_scale": 1.0}]
+    rest = [p for n, p in named if not is_quality_gain(n)]
+    return [{"params": rest, "lr_scale": 1.0},
+            {"params": gains, "lr": lr * gain_lr_scale, "lr_scale": gain_lr_scale}]
+
+
 def build_optim_wrapper(trainable: TrainableCodec, spec: Spec) -> OptimWrapperDict:
     t = spec.train
-    main = [p for n, p in trainable.named_parameters() if not is_aux_parameter(n) and p.requires_grad]
+    main = [(n, p) for n, p in trainable.named_parameters() if not is_aux_parameter(n) and p.requires_grad]
     aux = [p for n, p in trainable.named_parameters() if is_aux_parameter(n)]
     clip = dict(max_norm=t.clip_grad) if t.clip_grad > 0 else None
-    wrappers = {"main": OptimWrapper(torch.optim.Adam(main, lr=t.lr), clip_grad=clip)}
+    wrappers = {"main": OptimWrapper(torch.optim.Adam(main_param_groups(main, t.lr, t.gain_lr_scale), lr=t.lr),
+                                     clip_grad=clip)}
     # A backbone without an entropy bottleneck has no aux parameters: aux then steps one unused
     # placeholder, so the step code needs no special case.
     wrappers["aux"] = OptimWrapper(torch.optim.Adam(aux or [torch.nn.Parameter(torch.zeros(1))], lr=t.aux_lr))
