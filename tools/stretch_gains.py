@@ -15,6 +15,7 @@ training then refines them (``train.gain_lr_scale``).
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 
 import torch
@@ -44,15 +45,14 @@ def main() -> int:
     if not args.factor > 0:
         parser.exit(2, f"error: FACTOR must be positive (got {args.factor:g})\n")
     try:
-        checkpoint = torch.load(args.src, map_location="cpu", weights_only=False)  # our own files only
+        # Codec files and training checkpoints both load as plain tensors: no pickled code runs.
+        checkpoint = torch.load(args.src, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any unreadable file gets the same one-line answer
-        parser.exit(2, f"error: cannot read {args.src}: {error}\n")
+        parser.exit(2, f"error: cannot read {args.src}: {str(error).splitlines()[0] if str(error) else type(error).__name__}\n")
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
         parser.exit(2, f"error: {args.src} has no state_dict\n")
     if not stretch(checkpoint["state_dict"], args.factor):
         parser.exit(2, f"error: {args.src} has no quality gains (not a gained variable-rate model)\n")
-    import io
-
     buffer = io.BytesIO()
     torch.save(checkpoint, buffer)
     atomic_write(args.dst, buffer.getvalue())
