@@ -31,7 +31,8 @@ def build_model(spec: Spec, registry: Registry | None = None) -> PriorGuidedCode
             return block_component.factory(spec.block.params, channels, prior_channels)
 
         # g' and the quality map; the backbone may also use the map's mean (quality gains)
-        extra = {"prior_maps": 2, "variable_rate": True} if spec.variable_rate else {}
+        rate = spec.variable_rate
+        extra = {"prior_maps": 2, "variable_rate": True, "lmbda_ratio": rate.lmbda_max / rate.lmbda_min} if rate else {}
         backbone = _make(registry, "backbone", spec.backbone, block=block, sites=spec.sites, **extra)
     else:
         backbone = _make(registry, "backbone", spec.backbone)

@@ -76,7 +76,8 @@ def sclc_register_backbones(register):
     """Register backbones: CompressAI ``CompressionModel`` subclasses taking an optional prior.
 
     ``register(name, factory, sites=(...))`` names the injection sites the backbone offers; the
-    model itself says how it pads and where its latents sit (see :mod:`sclc.backbone`)."""
+    model itself says how it pads and where its latents sit (see :mod:`sclc.backbone`). A
+    variable-rate spec also passes ``prior_maps=2, variable_rate=True, lmbda_ratio=max/min``."""
 
 
 @hookspec

@@ -23,6 +23,9 @@ def test_every_run_has_a_seed_and_the_tables_have_their_noise_runs():
     for _, _, anchor, test, _ in report.PAPER:  # every table compares runs the grid makes
         for name in (anchor, test):
             assert name in runs or name.removeprefix("full_") in grid.DETECTORS
+    two = grid.runs(2)  # --seeds 2: the two seeds each, a third less training
+    assert {"full_s1", "wacnn_s1"} <= set(two) and not any(name.endswith("_s2") for name in two)
+    assert set(two) < set(runs)
 
 
 @pytest.mark.parametrize("variant", list(grid.VARIANTS))

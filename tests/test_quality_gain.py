@@ -59,6 +59,16 @@ def test_quality_gains_need_a_variable_rate_model(tmp_path):
         build_model(load_spec(write(tmp_path, fixed)))
 
 
+@pytest.mark.parametrize("lmbda_max, span", [(0.0016, 4.0), (0.0256, 16.0)])
+def test_a_fresh_models_gains_start_at_the_square_root_of_its_lambda_range(tmp_path, lmbda_max, span):
+    """For MSE the best step scales like 1/sqrt(lambda): a 256x range starts at a 16x step span."""
+    text = GAINED_SPEC.replace("lmbda_max = 0.08", f"lmbda_max = {lmbda_max}")
+    assert text != GAINED_SPEC
+    gain = build_model(load_spec(write(tmp_path, text))).backbone.quality_gain.requires_grad_(False)
+    assert float(torch.exp(gain.log_gain[-1, 0] - gain.log_gain[0, 0])) == pytest.approx(span, rel=1e-5)
+    assert float(torch.exp(gain.log_inverse_gain[0, 0] - gain.log_inverse_gain[-1, 0])) == pytest.approx(span, rel=1e-5)
+
+
 def _screen(seed: int = 0) -> Image.Image:
     rng = np.random.default_rng(seed)
     pixels = np.full((64, 96, 3), 245, np.uint8)

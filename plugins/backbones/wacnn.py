@@ -35,7 +35,7 @@ from sclc.schema import at_least
 from sclc_plugins.backbones import wacnn_widen
 from sclc_plugins.backbones.layout import HyperpriorLayout
 from sclc_plugins.layers.gdn import GDN
-from sclc_plugins.layers.quality_gain import QualityGain, level_from_bytes, level_to_bytes
+from sclc_plugins.layers.quality_gain import INITIAL_SPAN, QualityGain, initial_span, level_from_bytes, level_to_bytes
 from sclc_plugins.layers.window_attention import WindowAttentionModule
 
 SITES = ("g_a", "h_a", "g_s")
@@ -117,7 +117,8 @@ class WACNN(HyperpriorLayout, CompressionModel):
                        "prior_": "prior branch", "cond_": "prior branch"}
 
     def __init__(self, p: WACNNParams = WACNNParams(), block: BlockFactory | None = None,
-                 sites: tuple[str, ...] = (), prior_maps: int = 1, variable_rate: bool = False):
+                 sites: tuple[str, ...] = (), prior_maps: int = 1, variable_rate: bool = False,
+                 lmbda_ratio: float | None = None):
         super().__init__()
         if p.quality_gains is not None and not variable_rate:
             raise ValueError("quality_gains needs a variable-rate model (a [variable_rate] table)")
@@ -160,7 +161,8 @@ class WACNN(HyperpriorLayout, CompressionModel):
         self.lrp_transforms = nn.ModuleList(_slice_transform(c + s, s, M) for c in support)
         self.entropy_bottleneck = EntropyBottleneck(Z)
         self.gaussian_conditional = GaussianConditional(None)
-        self.quality_gain = QualityGain(M, p.quality_gains) if p.quality_gains is not None else None
+        span = initial_span(lmbda_ratio) if lmbda_ratio else INITIAL_SPAN
+        self.quality_gain = QualityGain(M, p.quality_gains, span) if p.quality_gains is not None else None
         # Strings written beside the entropy-coded y and z: the quality level, where gains use it.
         self.side_strings = 1 if self.quality_gain is not None else 0
 
@@ -368,9 +370,10 @@ def _resize_prior(prior: torch.Tensor, size) -> torch.Tensor:
 
 
 def build(params: WACNNParams, block: BlockFactory | None = None, sites: tuple[str, ...] = (),
-          prior_maps: int = 1, variable_rate: bool = False) -> WACNN:
-    """``prior_maps``: channels of the prior map (1: g'; 2: g' and a quality map)."""
-    return WACNN(params, block, sites, prior_maps, variable_rate)
+          prior_maps: int = 1, variable_rate: bool = False, lmbda_ratio: float | None = None) -> WACNN:
+    """``prior_maps``: channels of the prior map (1: g'; 2: g' and a quality map); ``lmbda_ratio``:
+    lambda_max / lambda_min of the variable-rate range (sets where the quality gains start)."""
+    return WACNN(params, block, sites, prior_maps, variable_rate, lmbda_ratio)
 
 
 @sclc.hookimpl
