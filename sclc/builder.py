@@ -32,7 +32,8 @@ def build_model(spec: Spec, registry: Registry | None = None) -> PriorGuidedCode
 
         # g' and the quality map; the backbone may also use the map's mean (quality gains)
         rate = spec.variable_rate
-        extra = {"prior_maps": 2, "variable_rate": True, "lmbda_ratio": rate.lmbda_max / rate.lmbda_min} if rate else {}
+        extra = ({"prior_maps": 2, "variable_rate": True, "lmbda_ratio": rate.lmbda_max / rate.lmbda_min}
+                 if rate else {})
         backbone = _make(registry, "backbone", spec.backbone, block=block, sites=spec.sites, **extra)
     else:
         backbone = _make(registry, "backbone", spec.backbone)

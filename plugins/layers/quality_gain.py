@@ -15,7 +15,6 @@ import torch
 import torch.nn as nn
 
 
-
 def initial_span(lmbda_ratio: float) -> float:
     """Starting step-size span for a lambda range of ``lmbda_ratio`` (max / min): for MSE the best
     quantisation step scales like 1/sqrt(lambda). The zoo's 812x range starts at 28x; a fixed 7.4x
