@@ -101,3 +101,20 @@ def test_the_tables_compare_every_seed_pair_and_count_their_crops():
     row = next(line for line in text.splitlines() if line.startswith("| full, seed 2 vs seed 1 |"))
     assert row.split(" | ")[2].startswith("+9.1 %")  # 1.2 / 1.1 times the rate at every quality
     assert "full_s2 (anchor seed 2)" in text
+
+
+def test_the_paper_tables_say_which_differences_exceed_the_seed_spread():
+    anchor = [(0.2, 26.0), (0.3, 27.0), (0.45, 28.0), (0.7, 29.0)]
+    scaled = {"wacnn_s0": 1.0, "wacnn_s1": 1.05, "full_s0": 0.8, "full_s1": 0.98, "no_text_s0": 0.82}
+    results = _results({name: [(k * r, d) for r, d in anchor] for name, k in scaled.items()})
+    spread = report.seed_spread(results, "psnr")
+    assert spread == pytest.approx(22.5, abs=0.1)  # full: 0.98 / 0.8 of the rate
+    assert report.beyond_noise(results, "wacnn_s0", "full_s0", {m: 10.0 for m, _ in report.METRICS}) \
+        == "PSNR better, text PSNR better, MS-SSIM better"  # -20 % beyond a 10 % spread
+    spreads = {m: report.seed_spread(results, m) for m, _ in report.METRICS}
+    assert report.beyond_noise(results, "no_text_s0", "full_s0", spreads) == "within the noise"
+    text = report.tables(results, {"points": []})
+    assert "Seed spread (largest seed-to-seed BD-rate, PSNR / text PSNR / MS-SSIM): 22.5 / 22.5 / 22.5 %" in text
+    row = next(line for line in text.splitlines() if line.startswith("| Table 4 |"))
+    assert row.endswith("| within the noise |")
+    assert report.seed_spread(_results({"wacnn_s0": anchor}), "psnr") is None

@@ -48,29 +48,55 @@ def names(results: dict) -> set[str]:
     return {p["curve"] for p in results["points"]}
 
 
-def cell(results: dict, anchor: str, test: str, metric: str, trim: bool = False) -> str:
-    """BD-rate of ``test`` against ``anchor`` in %, the overlap where under 75 %, and a dagger
-    where a dominated point was left out."""
+def measure(results: dict, anchor: str, test: str, metric: str, trim: bool = False) -> tuple[float | None, str]:
+    """BD-rate of ``test`` against ``anchor`` in % (None where it cannot be measured) and its cell:
+    the value, the overlap where under 75 % and a dagger where a dominated point was left out, or
+    why there is no value."""
     if not {anchor, test} <= names(results):
-        return "not run"
+        return None, "not run"
     a, t = rd_curve(results, anchor, metric), rd_curve(results, test, metric)
     if None in a[1] or None in t[1]:
-        return "no data"  # e.g. text PSNR on Kodak, which has no text boxes
+        return None, "no data"  # e.g. text PSNR on Kodak, which has no text boxes
     a_up, t_up = rising(a), rising(t)
     dropped = len(a_up[0]) < len(a[0]) or len(t_up[0]) < len(t[0])
     if min(a_up[1]) > max(t_up[1]) and min(a_up[0]) <= min(t_up[0]):
-        return f"{anchor} better at every rate"
+        return None, f"{anchor} better at every rate"
     if min(t_up[1]) > max(a_up[1]) and min(t_up[0]) <= min(a_up[0]):
-        return f"{test} better at every rate"
+        return None, f"{test} better at every rate"
     if max(a_up[1]) < min(t_up[1]) or max(t_up[1]) < min(a_up[1]):
-        return "no overlap"
+        return None, "no overlap"
     if trim:  # a steep classic curve may keep only three points: one inside, one each side
         a_up = where_they_meet(a_up, t_up)
     if len(a_up[0]) < (3 if trim else 4) or len(t_up[0]) < 4:
-        return "too few points"
+        return None, "too few points"
     akima, _, overlap = bd_rates(a_up, t_up)
-    return (f"{akima:+.1f} %" + ("" if overlap == ">= 75" else f" ({float(overlap):.0f} %)")
-            + (" †" if dropped else ""))
+    return akima, (f"{akima:+.1f} %" + ("" if overlap == ">= 75" else f" ({float(overlap):.0f} %)")
+                   + (" †" if dropped else ""))
+
+
+def cell(results: dict, anchor: str, test: str, metric: str, trim: bool = False) -> str:
+    return measure(results, anchor, test, metric, trim)[1]
+
+
+def seed_spread(results: dict, metric: str) -> float | None:
+    """The largest |BD-rate| between two seeds of one recipe: a difference between variants
+    smaller than this is not told apart from the noise of training."""
+    values = [measure(results, anchor, test, metric)[0] for _, anchor, test in NOISE]
+    values = [abs(v) for v in values if v is not None]
+    return max(values) if values else None
+
+
+def beyond_noise(results: dict, anchor: str, test: str, spreads: dict[str, float | None]) -> str:
+    """Which metrics move by more than the seed spread, and which way."""
+    said = []
+    for metric, label in METRICS:
+        value = measure(results, anchor, test, metric)[0]
+        if value is not None and spreads[metric] is not None and abs(value) > spreads[metric]:
+            said.append(f"{label} {'better' if value < 0 else 'worse'}")
+    if said:
+        return ", ".join(said)
+    measured = any(measure(results, anchor, test, m)[0] is not None for m, _ in METRICS)
+    return "within the noise" if measured and any(v is not None for v in spreads.values()) else "-"
 
 
 def bd_table(results: dict, rows, header: str, trim: bool = False) -> list[str]:
@@ -112,12 +138,17 @@ def tables(sci_dev: dict, kodak: dict) -> str:
     classic = sorted(names(sci_dev) - set(LEARNED))
     out = ["### Noise: the same recipe, another seed", ""]
     out += bd_table(sci_dev, NOISE, "runs")
-    out += ["", "### The paper's tables beside ours (test vs anchor; negative = the test needs fewer bits)", "",
-            "| paper | comparison | paper BD-rate | " + " | ".join(f"ours ({label})" for _, label in METRICS) + " |",
-            "|---|---|---:|" + "---:|" * len(METRICS)]
+    spreads = {metric: seed_spread(sci_dev, metric) for metric, _ in METRICS}
+    spread = " / ".join("-" if v is None else f"{v:.1f}" for v in spreads.values())
+    out += ["", f"Seed spread (largest seed-to-seed BD-rate, {' / '.join(label for _, label in METRICS)}): "
+            f"{spread} %. A difference smaller than this is not told apart from noise.",
+            "", "### The paper's tables beside ours (test vs anchor; negative = the test needs fewer bits)", "",
+            "| paper | comparison | paper BD-rate | " + " | ".join(f"ours ({label})" for _, label in METRICS)
+            + " | beyond the seed spread |", "|---|---|---:|" + "---:|" * len(METRICS) + "---|"]
     for table, what, anchor, test, paper in PAPER:
         out.append(f"| {table} | {what}: {test} vs {anchor} | {paper} % | "
-                   + " | ".join(cell(sci_dev, anchor, test, m) for m, _ in METRICS) + " |")
+                   + " | ".join(cell(sci_dev, anchor, test, m) for m, _ in METRICS)
+                   + f" | {beyond_noise(sci_dev, anchor, test, spreads)} |")
     out += ["", "### Every variant against every `wacnn` seed", ""]
     anchors = [s for s in SEEDS if f"wacnn_s{s}" in names(sci_dev)]
     out += bd_table(sci_dev, [(f"{v} (anchor seed {s})", f"wacnn_s{s}", v) for v in variants for s in anchors], "variant")

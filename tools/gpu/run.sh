@@ -80,7 +80,7 @@ if [ "$DRY" != 1 ]; then
   TRAIN=(--set "train.max_minutes=$MINUTES")
 fi
 # Every run ends in a cosine decay from 1e-4 to 1e-6 over its minutes (a constant rate leaves a
-# model at the noise of its last steps; RESULTS.md "Finishing with a decay").
+# model at the noise of its last steps; RESULTS_HISTORY.md, round 5).
 DECAY=(--set 'train.lr_schedule="cosine"' --set train.lr=1e-4 --set train.min_lr=1e-6)
 WIDE=(--set backbone.N=96 --set backbone.M=128 --set backbone.num_heads=8 --set backbone.num_slices=8
       --set backbone.z_channels=48)  # what `sclc widen --factor 2` prints for the shipped pair
