@@ -179,6 +179,8 @@ def main() -> int:
                         help="evaluate on the centre crops of every N-th sci/dev image (4: 17 crops, 1: all 66)")
     parser.add_argument("--without", action="append", default=[], metavar="NAME",
                         help="leave out this detector variant's evaluation (full_craft: CRAFT costs 3x a model)")
+    parser.add_argument("--tag", help="report another evaluation folder under WORK/eval, e.g. `whole` "
+                                      "(examples/ablation/whole_images.sh)")
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -208,7 +210,7 @@ def main() -> int:
     if args.phase in ("report", "all"):
         from report import write_report
 
-        write_report(work, ROOT, tag)
+        write_report(work, ROOT, args.tag or tag)
     return 0
 
 

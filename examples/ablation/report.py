@@ -132,7 +132,7 @@ def rd_points(results: dict) -> list[str]:
     return out
 
 
-def tables(sci_dev: dict, kodak: dict) -> str:
+def tables(sci_dev: dict, kodak: dict, unit: str = "crops") -> str:
     crops = len(sci_dev.get("images", []))
     variants = [n for n in LEARNED if n in names(sci_dev) and not n.startswith("wacnn")]
     classic = sorted(names(sci_dev) - set(LEARNED))
@@ -152,7 +152,7 @@ def tables(sci_dev: dict, kodak: dict) -> str:
     out += ["", "### Every variant against every `wacnn` seed", ""]
     anchors = [s for s in SEEDS if f"wacnn_s{s}" in names(sci_dev)]
     out += bd_table(sci_dev, [(f"{v} (anchor seed {s})", f"wacnn_s{s}", v) for v in variants for s in anchors], "variant")
-    out += ["", "### `full` and `wacnn` against classic codecs (sci/dev crops; classic curve trimmed to where they meet)", ""]
+    out += ["", f"### `full` and `wacnn` against classic codecs (sci/dev {unit}; classic curve trimmed to where they meet)", ""]
     out += bd_table(sci_dev, [(c, c, m) for m in ("full_s0", "wacnn_s0") for c in classic], "anchor codec", trim=True)
     if kodak["points"]:
         out += ["", "### Kodak (24 natural photographs): does the SCI model cost anything there?", ""]
@@ -160,8 +160,8 @@ def tables(sci_dev: dict, kodak: dict) -> str:
         out += [""] + bd_table(kodak, [(c, c, m) for m in ("full_s0", "wacnn_s0")
                                        for c in sorted(names(kodak) - set(LEARNED))], "anchor codec", trim=True)
         out += ["", "Kodak rate span:", ""] + span_table(kodak)
-    out += ["", "### Rate span of each variant (sci/dev crops)", ""] + span_table(sci_dev)
-    out += ["", f"### Rate-distortion points (means over the {crops} crops)", ""] + rd_points(sci_dev)
+    out += ["", f"### Rate span of each variant (sci/dev {unit})", ""] + span_table(sci_dev)
+    out += ["", f"### Rate-distortion points (means over the {crops} {unit})", ""] + rd_points(sci_dev)
     return "\n".join(out) + "\n"
 
 
@@ -174,13 +174,14 @@ def write_report(work: Path, root: Path, tag: str = "sci_dev") -> None:
     suffix = "" if tag == "sci_dev" else f"_{tag}"
     figures = root / "examples" / "ablation" / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    crops = f"sci/dev 512x512 crops ({len(sci_dev.get('images', []))})"
+    count = len(sci_dev.get("images", []))
+    crops = f"sci/dev whole images ({count})" if tag == "whole" else f"sci/dev 512x512 crops ({count})"
     learned = {**sci_dev, "points": [p for p in sci_dev["points"] if p["curve"] in LEARNED]}
     plot(learned, figures / f"rd_ablation{suffix}.png", title=f"{crops}: ablations (variable rate)")
     versus = {**sci_dev, "points": [p for p in sci_dev["points"] if p["curve"] not in LEARNED
                                     or p["curve"] in ("full_s0", "wacnn_s0")]}
     plot(versus, figures / f"rd_codecs{suffix}.png", title=f"{crops}: learned vs classic codecs")
-    text = tables(sci_dev, kodak if tag == "sci_dev" else {"points": []})
+    text = tables(sci_dev, kodak if tag == "sci_dev" else {"points": []}, "whole images" if tag == "whole" else "crops")
     out = work / f"tables{suffix}.md"
     atomic_write(out, text.encode())
     print(text)

@@ -1,12 +1,27 @@
 #!/bin/bash
-# Whole-image evaluation of the ablation grid's seed-0 variants (issue 13): 9 held-out sci/dev images.
-# Needs work_dirs/s11/whole8: links to every 8th sci/dev image from offset 1 (sclc.data.folder.list_images order).
+# Whole-image evaluation of an ablation grid's seed-0 variants (issue 13): the 9 sci/dev images
+# at every 8th position from offset 1 (held out of ship.py's every-4th crops), real bitstreams at
+# qualities 1, 3, 5 and 8, one thread. Resumable: a variant with its json is skipped.
+#   examples/ablation/whole_images.sh work_dirs/grid_r10      then: grid.py report --tag whole
+set -euo pipefail
 cd "$(dirname "$0")/../.."
+work=${1:?usage: whole_images.sh GRID_WORK_DIR}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-for v in wacnn_s0 full_s0 no_text_s0 mse_s0 no_structural_s0 sft_cb_s0; do
-  out=work_dirs/s12/whole_$v.json
-  [ -f $out ] && continue
-  .venv/bin/sclc eval work_dirs/s11/whole8 --model $v=work_dirs/grid_cos/models/$v.pt --qualities 1 3 5 8 \
+images=$work/whole8 out=$work/eval/whole
+mkdir -p "$images" "$out"
+.venv/bin/python - "$images" <<'PY'
+import sys
+from pathlib import Path
+from sclc.data.folder import list_images
+dev = Path("../shared/data/sci/dev").resolve()
+for image in list_images(dev)[1::8]:
+    link = Path(sys.argv[1]) / image.name
+    if not link.exists():
+        link.symlink_to(image)
+PY
+for v in wacnn_s0 full_s0 no_text_s0 mse_s0 no_structural_s0 sft_cb_s0 nesft_fresh_s0; do
+  [ -f "$out/$v.json" ] || [ ! -f "$work/models/$v.pt" ] && continue
+  .venv/bin/sclc eval "$images" --model "$v=$work/models/$v.pt" --qualities 1 3 5 8 \
     --box-dir ../shared/data/textdet/slides/words --box-dir ../shared/data/textdet/docbank/tokens \
-    --out $out > work_dirs/s12/whole_$v.log 2>&1
+    --out "$out/$v.json" > "$out/$v.log" 2>&1
 done
