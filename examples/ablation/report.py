@@ -86,17 +86,14 @@ def seed_spread(results: dict, metric: str) -> float | None:
     return max(values) if values else None
 
 
-def beyond_noise(results: dict, anchor: str, test: str, spreads: dict[str, float | None]) -> str:
-    """Which metrics move by more than the seed spread, and which way."""
-    said = []
-    for metric, label in METRICS:
-        value = measure(results, anchor, test, metric)[0]
-        if value is not None and spreads[metric] is not None and abs(value) > spreads[metric]:
-            said.append(f"{label} {'better' if value < 0 else 'worse'}")
+def beyond_noise(values: dict[str, float | None], spreads: dict[str, float | None]) -> str:
+    """Which metrics' BD-rates (``values``, by metric) move by more than the seed spread, and which way."""
+    said = [f"{label} {'better' if values[metric] < 0 else 'worse'}" for metric, label in METRICS
+            if values[metric] is not None and spreads[metric] is not None and abs(values[metric]) > spreads[metric]]
     if said:
         return ", ".join(said)
-    measured = any(measure(results, anchor, test, m)[0] is not None for m, _ in METRICS)
-    return "within the noise" if measured and any(v is not None for v in spreads.values()) else "-"
+    comparable = any(values[m] is not None and spreads[m] is not None for m, _ in METRICS)
+    return "within the noise" if comparable else "-"
 
 
 def bd_table(results: dict, rows, header: str, trim: bool = False) -> list[str]:
@@ -146,9 +143,10 @@ def tables(sci_dev: dict, kodak: dict, unit: str = "crops") -> str:
             "| paper | comparison | paper BD-rate | " + " | ".join(f"ours ({label})" for _, label in METRICS)
             + " | beyond the seed spread |", "|---|---|---:|" + "---:|" * len(METRICS) + "---|"]
     for table, what, anchor, test, paper in PAPER:
+        measured = {m: measure(sci_dev, anchor, test, m) for m, _ in METRICS}
         out.append(f"| {table} | {what}: {test} vs {anchor} | {paper} % | "
-                   + " | ".join(cell(sci_dev, anchor, test, m) for m, _ in METRICS)
-                   + f" | {beyond_noise(sci_dev, anchor, test, spreads)} |")
+                   + " | ".join(text for _, text in measured.values())
+                   + f" | {beyond_noise({m: value for m, (value, _) in measured.items()}, spreads)} |")
     out += ["", "### Every variant against every `wacnn` seed", ""]
     anchors = [s for s in SEEDS if f"wacnn_s{s}" in names(sci_dev)]
     out += bd_table(sci_dev, [(f"{v} (anchor seed {s})", f"wacnn_s{s}", v) for v in variants for s in anchors], "variant")
@@ -174,14 +172,15 @@ def write_report(work: Path, root: Path, tag: str = "sci_dev") -> None:
     suffix = "" if tag == "sci_dev" else f"_{tag}"
     figures = root / "examples" / "ablation" / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    count = len(sci_dev.get("images", []))
-    crops = f"sci/dev whole images ({count})" if tag == "whole" else f"sci/dev 512x512 crops ({count})"
+    unit = "whole images" if tag == "whole" else "crops"
+    size = "" if tag == "whole" else "512x512 "
+    crops = f"sci/dev {size}{unit} ({len(sci_dev.get('images', []))})"
     learned = {**sci_dev, "points": [p for p in sci_dev["points"] if p["curve"] in LEARNED]}
     plot(learned, figures / f"rd_ablation{suffix}.png", title=f"{crops}: ablations (variable rate)")
     versus = {**sci_dev, "points": [p for p in sci_dev["points"] if p["curve"] not in LEARNED
                                     or p["curve"] in ("full_s0", "wacnn_s0")]}
     plot(versus, figures / f"rd_codecs{suffix}.png", title=f"{crops}: learned vs classic codecs")
-    text = tables(sci_dev, kodak if tag == "sci_dev" else {"points": []}, "whole images" if tag == "whole" else "crops")
+    text = tables(sci_dev, kodak if tag == "sci_dev" else {"points": []}, unit)
     out = work / f"tables{suffix}.md"
     atomic_write(out, text.encode())
     print(text)
