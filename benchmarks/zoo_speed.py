@@ -1,10 +1,11 @@
 """Coding speed of the shipped models on a generated 1280x720 screenshot (2 threads).
 
-    python benchmarks/zoo_speed.py [--models sci wacnn] [--quality 6] [--repeat 3] [--size 1280x720]
+    python benchmarks/zoo_speed.py [--models sci wacnn] [--quality 6] [--repeat 3] [--size 1280x720] [--refine STEPS]
 
 Prints, per model: the text prior's seconds (its detector on the image; 0 for a model without
 one), encode seconds including it, and decode seconds; medians over ``--repeat`` runs after one
-warm-up. Figures for README and RESULTS.md, not a test.
+warm-up. ``--refine STEPS`` times encoder-side refinement (sclc/refine.py) too. Figures for README
+and RESULTS.md, not a test.
 """
 
 from __future__ import annotations
@@ -38,15 +39,17 @@ def main() -> None:
     parser.add_argument("--quality", type=float, default=DEFAULT_QUALITY)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--refine", type=int, default=0, metavar="STEPS")
     args = parser.parse_args()
     torch.set_num_threads(2)
     width, height = map(int, args.size.split("x"))
     image = render(0, width, height).image
     x = prepare_image(image).tensor
-    print(f"{width}x{height} generated screenshot, {torch.get_num_threads()} threads, quality {args.quality:g}")
+    print(f"{width}x{height} generated screenshot, {torch.get_num_threads()} threads, quality {args.quality:g}"
+          + (f", {args.refine} refinement steps" if args.refine else ""))
     print(f"{'model':<10} {'text prior s':>12} {'encode s':>9} {'decode s':>9} {'bytes':>8} {'bpp':>7}")
     for name in args.models:
-        loaded = load_model(name, quality=args.quality)
+        loaded = load_model(name, quality=args.quality, refine_steps=args.refine)
         net = loaded.model.eval()
         with torch.no_grad():
             prior_s, _ = median_seconds(lambda: net.text_mask(x), args.repeat)

@@ -15,6 +15,7 @@ from sclc.errors import SclcError
 from sclc.imageio import MODE_GRAY, MODE_RGB, prepare_image, to_pil
 from sclc.model import PriorGuidedCodec
 from sclc.quality import quality_map as quality_map_for
+from sclc.refine import Refinement
 from sclc.resolve import LoadedModel, load_model, model_from_reference
 
 
@@ -78,9 +79,10 @@ def encode(image, model, text_mask: torch.Tensor | None = None, quality_map: tor
     prepared = prepare_image(_as_image(image))
     x = prepared.tensor
     h, w = x.shape[-2:]
+    refinement = Refinement(loaded.refine_steps) if loaded.refine_steps else None
     with torch.no_grad(), fixed_threads():
         text_mask, q = _rate_inputs(loaded, x, text_mask, quality_map)
-        out = net.compress(x, text_mask, q)
+        out = net.compress(x, text_mask, q, refinement)
     stride = net.backbone.stride
     pad_h, pad_w = (-h) % stride, (-w) % stride
     header = Header(

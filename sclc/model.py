@@ -75,13 +75,13 @@ class PriorGuidedCodec(CompressionModel):
         """``x`` padded at the bottom and right to the backbone's stride."""
         return pad_to_stride(x, self.backbone.stride, mode)
 
-    def _run(self, method, x_padded, prior, quality_map):
+    def _run(self, method, x_padded, prior, quality_map, **options):
         if not self.conditioned:
-            return method(x_padded)
+            return method(x_padded, **options)
         if self.rate is None:
-            return method(x_padded, prior)
+            return method(x_padded, prior, **options)
         # A variable-rate backbone also gets each image's mean quality (its level).
-        return method(x_padded, prior, level=quality_map.flatten(1).mean(1))
+        return method(x_padded, prior, level=quality_map.flatten(1).mean(1), **options)
 
     def forward(self, x: torch.Tensor, text_mask: torch.Tensor | None = None,
                 quality_map: torch.Tensor | None = None) -> dict:
@@ -93,12 +93,24 @@ class PriorGuidedCodec(CompressionModel):
 
     @torch.no_grad()
     def compress(self, x: torch.Tensor, text_mask: torch.Tensor | None = None,
-                 quality_map: torch.Tensor | None = None) -> dict:
+                 quality_map: torch.Tensor | None = None, refinement=None) -> dict:
+        """``refinement``: a sclc.refine.Refinement, to optimise this image's latents before coding."""
         padded = self.pad(x)
+        options = {}
+        if refinement is not None and refinement.steps:
+            options["refine"] = refinement.optimiser(padded, self._lmbda_weight(quality_map))
         out = self._run(self.backbone.compress, padded, self._padded_prior(padded, text_mask, quality_map),
-                        quality_map)
+                        quality_map, **options)
         out["size"] = tuple(x.shape[-2:])
         return out
+
+    def _lmbda_weight(self, quality_map: torch.Tensor | None) -> torch.Tensor:
+        """Per-pixel lambda of the quality map, zero on the padding (refinement's distortion weight)."""
+        if self.rate is None or quality_map is None:
+            raise ValueError("refinement needs a variable-rate model and its quality map (they give its lambda)")
+        if not hasattr(self.backbone, "as_coded"):
+            raise ValueError(f"the {type(self.backbone).__name__} backbone cannot refine its latents (no as_coded)")
+        return self.pad(self.rate.lmbda(quality_map), mode="constant")
 
     @torch.no_grad()
     def decompress(self, strings, shape, size=None, **kwargs) -> dict:

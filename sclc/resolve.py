@@ -65,6 +65,7 @@ class LoadedModel:
     description: str
     quality: float | None = None  # variable-rate models: the quality files are written at
     text_quality: float = 0.0  # variable-rate models: this many qualities more on the text mask
+    refine_steps: int = 0  # encoder-side latent refinement per image (sclc/refine.py); decoding is unchanged
     _id: bytes | None = None
 
     def identity(self) -> bytes:
@@ -76,7 +77,7 @@ class LoadedModel:
     @property
     def setting(self) -> str:
         """How this model codes, for result tables: its name, and its quality if it has a choice."""
-        name = self.model.spec.name
+        name = self.model.spec.name + (f" refine{self.refine_steps}" if self.refine_steps else "")
         if self.quality is None:
             return name
         return f"{name} q{self.quality:g}" + (f" text+{self.text_quality:g}" if self.text_quality else "")
@@ -99,16 +100,28 @@ class LoadedModel:
             raise SclcError(f"{self.description}: {exc}") from None
         if not 0 <= text_quality < float("inf"):  # NaN fails too
             raise SclcError(f"--text-quality {text_quality:g} must be a number >= 0")
-        return LoadedModel(self.model, self.reference, self.description, quality, text_quality, _id=self._id)
+        return LoadedModel(self.model, self.reference, self.description, quality, text_quality, self.refine_steps,
+                           _id=self._id)
+
+    def refined(self, steps: int) -> "LoadedModel":
+        """The same model spending ``steps`` optimiser steps on each image's latents before coding:
+        smaller files for the same decoder, at encode time's expense."""
+        if steps and (self.model.rate is None or not hasattr(self.model.backbone, "as_coded")):
+            raise SclcError(f"{self.description} cannot refine: --refine needs a variable-rate model "
+                            f"(its quality map gives the lambda to optimise for) with a backbone that can")
+        if steps < 0:
+            raise SclcError(f"--refine {steps}: the number of steps must be >= 0")
+        return LoadedModel(self.model, self.reference, self.description, self.quality, self.text_quality, steps,
+                           _id=self._id)
 
 
 def load_model(arg: str | Path, overrides: list[str] = (), quality: float | None = None,
-               text_quality: float = 0.0, decoding: bool = False) -> LoadedModel:
+               text_quality: float = 0.0, decoding: bool = False, refine_steps: int = 0) -> LoadedModel:
     """A checkpoint path, a spec TOML, or a pretrained name; variable-rate models code at
     ``quality`` (default DEFAULT_QUALITY, or the nearest quality the model accepts), ``text_quality`` qualities higher on the text mask.
 
     ``decoding``: the model only decodes, so no text detector is built."""
-    return _load_model(arg, overrides, decoding).at_quality(quality, text_quality)
+    return _load_model(arg, overrides, decoding).at_quality(quality, text_quality).refined(refine_steps)
 
 
 def _load_model(arg: str | Path, overrides: list[str], decoding: bool) -> LoadedModel:

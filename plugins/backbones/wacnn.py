@@ -246,6 +246,13 @@ class WACNN(HyperpriorLayout, CompressionModel):
     def _ungained(self, y_hat: torch.Tensor, level: torch.Tensor | None) -> torch.Tensor:
         return y_hat if self.quality_gain is None else self.quality_gain.decode(y_hat, level)
 
+    def latent_gain(self, level: torch.Tensor | None) -> torch.Tensor | float:
+        """The per-channel gain the encoder applies to y at ``level`` (1 without gains): how far a
+        step in y moves the image, so encoder-side refinement scales its steps by it."""
+        if self.quality_gain is None or level is None:
+            return 1.0
+        return self.quality_gain.encode(torch.ones(1, self.params.M, 1, 1), level)
+
     def latents(self, x: torch.Tensor, prior: torch.Tensor | None = None, level: torch.Tensor | None = None):
         """(y, z) of an image: y as coded (after the quality gains), z from it."""
         y = self._gained(self.analysis(x, prior), level)
@@ -254,23 +261,40 @@ class WACNN(HyperpriorLayout, CompressionModel):
     def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None, level: torch.Tensor | None = None) -> dict:
         """``level``: (B,) quality levels in [0, 1] for a model with quality gains."""
         y, z = self.latents(x, prior, level)
-        y_shape = y.shape[2:]
         z_hat, z_likelihoods = _in_fp32(self.entropy_bottleneck, z)  # noisy in training, rounded in eval
         if self.training and self.params.z_train == "ste":
             z_offset = self.entropy_bottleneck._get_medians()
             z_hat = ste_round(z - z_offset) + z_offset
-        latent_means, latent_scales = self._hyper(z_hat, y_shape)
+        x_hat, y_likelihoods = self._synthesise(y, z_hat, level, as_coded=False)
+        return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
+    def as_coded(self, y: torch.Tensor, z: torch.Tensor, level: torch.Tensor | None = None) -> dict:
+        """What a file holding latents (y, z) decodes to and costs, differentiable in y and z:
+        both are rounded exactly as ``compress`` rounds them, gradients pass straight through.
+        The objective of encoder-side refinement (sclc/refine.py)."""
+        z_offset = self.entropy_bottleneck._get_medians()
+        z_hat = ste_round(z - z_offset) + z_offset
+        x_hat, y_likelihoods = self._synthesise(y, z_hat, level, as_coded=True)
+        return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": _z_likelihood(self.entropy_bottleneck, z_hat)}}
+
+    def _synthesise(self, y, z_hat, level, as_coded: bool):
+        """(x_hat, y likelihoods): y's likelihoods are those of the rounded y when ``as_coded``,
+        else the entropy model's own (noisy in training)."""
+        y_shape = y.shape[2:]
+        latent_means, latent_scales = self._hyper(z_hat, y_shape)
+        gc = self.gaussian_conditional
         y_hat_slices, y_likelihoods = [], []
         for index, y_slice in enumerate(y.chunk(self.num_slices, 1)):
             mu, scale, mean_support = self._slice_params(index, latent_means, latent_scales, y_hat_slices, y_shape)
-            _, likelihood = _in_fp32(self.gaussian_conditional, y_slice, scale, mu)
-            y_likelihoods.append(likelihood)
             y_hat_slice = ste_round(y_slice - mu) + mu
+            if as_coded:
+                likelihood = gc.likelihood_lower_bound(gc._likelihood(y_hat_slice.float(), scale.float(), mu.float()))
+            else:
+                _, likelihood = _in_fp32(gc, y_slice, scale, mu)
+            y_likelihoods.append(likelihood)
             y_hat_slices.append(self._refine(index, mean_support, y_hat_slice))
         y_hat = self._ungained(torch.cat(y_hat_slices, dim=1), level)
-        x_hat = self.synthesis(y_hat, z_hat)
-        return {"x_hat": x_hat, "likelihoods": {"y": torch.cat(y_likelihoods, dim=1), "z": z_likelihoods}}
+        return self.synthesis(y_hat, z_hat), torch.cat(y_likelihoods, dim=1)
 
     def _coding_layout(self, x: torch.Tensor) -> torch.Tensor:
         """Channels-last weights and input for coding on CPU: oneDNN's convolutions run faster in
@@ -282,7 +306,10 @@ class WACNN(HyperpriorLayout, CompressionModel):
         return x.contiguous(memory_format=torch.channels_last)
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, prior: torch.Tensor | None = None, level: torch.Tensor | None = None) -> dict:
+    def compress(self, x: torch.Tensor, prior: torch.Tensor | None = None, level: torch.Tensor | None = None,
+                 refine: Callable | None = None) -> dict:
+        """``refine(backbone, y, z, level) -> (y, z)``: an encoder-side optimiser of the latents
+        (sclc/refine.py); the decoder is the same either way."""
         if x.shape[0] != 1:
             raise ValueError("compress codes one image at a time (batch size 1)")
         x = self._coding_layout(x)
@@ -291,6 +318,8 @@ class WACNN(HyperpriorLayout, CompressionModel):
             side = [[level_to_bytes(level.reshape(()))]]
             level = level_from_bytes(side[0][0])
         y, z = self.latents(x, prior, level)
+        if refine is not None:
+            y, z = refine(self, y, z, level)
         y_shape = y.shape[2:]
         z_strings = self.entropy_bottleneck.compress(z)
         z_hat = self.entropy_bottleneck.decompress(z_strings, z.size()[-2:])
@@ -362,6 +391,14 @@ def _in_fp32(entropy_model, *tensors):
     likelihood needs more precision than 8 mantissa bits (and float16 underflows its 1e-9 floor)."""
     with torch.autocast(tensors[0].device.type, enabled=False):
         return entropy_model(*(t.float() for t in tensors))
+
+
+def _z_likelihood(bottleneck: EntropyBottleneck, z_hat: torch.Tensor) -> torch.Tensor:
+    """The factorized prior's likelihood of an already rounded z (B, C, H, W), keeping its gradient
+    (``EntropyBottleneck.forward`` in eval mode rounds again, and rounding has none)."""
+    values = z_hat.float().transpose(0, 1)
+    likelihood, _, _ = bottleneck._likelihood(values.reshape(values.shape[0], 1, -1))
+    return bottleneck.likelihood_lower_bound(likelihood).reshape(values.shape).transpose(0, 1)
 
 
 def _resize_prior(prior: torch.Tensor, size) -> torch.Tensor:

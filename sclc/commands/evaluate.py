@@ -40,7 +40,7 @@ def _eval(args) -> int:
     codecs, skipped = resolve(args.codec)  # unknown names raise; known but missing ones are skipped
     for message in skipped:
         print(message, file=sys.stderr)
-    models = models_to_evaluate(args.model, args.qualities or QUALITIES, args.text_quality)
+    models = models_to_evaluate(args.model, args.qualities or QUALITIES, args.text_quality, args.refine)
     if not models and not codecs:
         raise SclcError("nothing to evaluate: give --model and/or --codec")
     detector = None
@@ -115,6 +115,8 @@ def add_commands(sub) -> None:
                    help="qualities at which variable-rate models are evaluated (default 1 .. 8)")
     p.add_argument("--text-quality", type=non_negative_float, default=0.0, metavar="D",
                    help="variable-rate models code the text mask D qualities higher")
+    p.add_argument("--refine", type=non_negative_int, default=0, metavar="STEPS",
+                   help="encoder-side refinement of variable-rate models (as sclc compress --refine)")
     p.add_argument("--mask-cache", help="folder caching detector masks across runs (encode times then "
                    "exclude the codecs' text detectors)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -210,9 +210,11 @@ def evaluate(data_dir: str | Path, models: list[tuple[str, object]], codecs: lis
 QUALITIES = (1, 2, 3, 4, 5, 6, 7, 8)  # where variable-rate models are evaluated by default
 
 
-def models_to_evaluate(values: list[str], qualities=QUALITIES, text_quality: float = 0.0) -> list[tuple[str, object]]:
+def models_to_evaluate(values: list[str], qualities=QUALITIES, text_quality: float = 0.0,
+                       refine_steps: int = 0) -> list[tuple[str, object]]:
     """``--model PATH`` or ``--model LABEL=PATH`` -> (label, loaded model) points; points with one
-    label form one RD curve: a variable-rate model gives one point per quality."""
+    label form one RD curve: a variable-rate model gives one point per quality. ``refine_steps``:
+    encoder-side refinement for every variable-rate model."""
     from sclc.resolve import load_model
 
     out = []
@@ -225,7 +227,7 @@ def models_to_evaluate(values: list[str], qualities=QUALITIES, text_quality: flo
         if loaded.model.rate is None:
             out.append((label, loaded))
         else:
-            out += [(label, loaded.at_quality(q, text_quality)) for q in qualities]
+            out += [(label, loaded.at_quality(q, text_quality).refined(refine_steps)) for q in qualities]
     return out
 
 

@@ -1,0 +1,121 @@
+"""Encoder-side latent refinement: its objective is the file's, it never writes a worse file, and
+the decoder needs nothing new."""
+
+import numpy as np
+import pytest
+import torch
+
+from sclc import codec, container
+from sclc.builder import build_loss, build_model
+from sclc.cli import main
+from sclc.imageio import prepare_image
+from sclc.refine import Refinement
+from sclc.resolve import LoadedModel
+from sclc.spec import load_spec
+
+from conftest import screenshot, write
+from test_quality_gain import GAINED_SPEC, _screen
+
+STEPS = 40
+
+
+@pytest.fixture(scope="module")
+def gained(tmp_path_factory):
+    """A tiny variable-rate model after a few training steps: a decoder that answers its latents."""
+    torch.manual_seed(0)
+    spec = write(tmp_path_factory.mktemp("refine"), GAINED_SPEC)
+    model = build_model(load_spec(spec)).train()
+    loss = build_loss(model.spec)
+    x = torch.stack([prepare_image(screenshot(64, 64, s)).tensor[0] for s in range(4)])
+    mask = torch.zeros_like(x[:, :1])
+    params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    optimiser = torch.optim.Adam(params, lr=3e-3)
+    for step in range(STEPS):
+        q = torch.rand(4, 1, 1, 1).expand_as(mask)
+        optimiser.zero_grad()
+        loss(model(x, mask, q), x, mask, lmbda=model.rate.lmbda(q))["loss"].backward()
+        optimiser.step()
+    model.eval().update(force=True)
+    return LoadedModel(model, b"", "gained"), spec
+
+
+def _latents(net, image, quality):
+    x = prepare_image(image).tensor
+    q = torch.full((1, 1, *x.shape[-2:]), net.rate.q_of_quality(quality))
+    padded = net.pad(x)
+    prior = net._padded_prior(padded, None, q)
+    level = q.flatten(1).mean(1)
+    with torch.no_grad():
+        y, z = net.backbone.latents(padded, prior, level)
+    return padded, y, z, level, q
+
+
+def test_the_refinement_objective_is_what_the_eval_forward_computes(gained):
+    """``as_coded`` rounds y and z exactly as coding does: same image, same likelihoods as the
+    model's own eval forward, but with gradients reaching the latents."""
+    net = gained[0].model
+    padded, y, z, level, q = _latents(net, _screen(), 4)
+    with torch.no_grad():
+        reference = net(padded, quality_map=q)
+    y.requires_grad_(True)
+    out = net.backbone.as_coded(y, z, level)
+    torch.testing.assert_close(out["x_hat"], reference["x_hat"])
+    for name in ("y", "z"):
+        torch.testing.assert_close(out["likelihoods"][name], reference["likelihoods"][name])
+    out["x_hat"].sum().backward()
+    assert y.grad is not None and float(y.grad.abs().sum()) > 0
+
+
+def test_refinement_lowers_the_cost_and_keeps_the_best_step(gained):
+    net = gained[0].model
+    padded, y, z, level, q = _latents(net, screenshot(96, 64), 4)
+    weight = net._lmbda_weight(q)
+    refinement = Refinement(steps=8)
+    best_y, best_z = refinement.run(net.backbone, y, z, level, padded, weight)
+    losses = refinement.losses
+    assert len(losses) == 9 and min(losses) < 0.99 * losses[0]
+    # The latents returned are those of the lowest loss seen, which is recomputed exactly.
+    again = Refinement(steps=0)
+    again.run(net.backbone, best_y, best_z, level, padded, weight)
+    assert again.losses[0] == pytest.approx(min(losses), rel=1e-5)
+    assert all(p.requires_grad for p in net.backbone.parameters())  # weights trainable again afterwards
+
+
+def test_a_refined_file_decodes_with_the_plain_decoder_and_costs_what_was_optimised(gained):
+    loaded = gained[0].at_quality(4)
+    image = screenshot(96, 64)
+    plain = codec.compress(image, loaded)
+    refined = codec.compress(image, loaded.refined(6))
+    assert refined != plain
+    x = prepare_image(image).tensor[0].numpy().transpose(1, 2, 0) * 255
+
+    def cost(data):  # bits per pixel + lambda-weighted squared error: what refinement minimises
+        decoded = np.asarray(codec.decompress(data, gained[0]), float)
+        lmbda = float(loaded.model.rate.lmbda(torch.tensor(loaded.model.rate.q_of_quality(4))))
+        return 8 * len(data) / (96 * 64) + lmbda * ((decoded - x) ** 2).mean()
+
+    assert cost(refined) < cost(plain)
+    assert container.unpack(refined)[0].model_id == container.unpack(plain)[0].model_id
+
+
+def test_refinement_is_refused_where_there_is_no_lambda_to_optimise(loaded, gained):
+    from sclc.errors import SclcError
+
+    with pytest.raises(SclcError, match="needs a variable-rate model"):
+        loaded.refined(5)  # the conftest model is fixed-rate
+    assert loaded.refined(0) is not None  # zero steps is plain coding, for any model
+    assert gained[0].at_quality(3).refined(5).setting.endswith("refine5 q3")
+    with pytest.raises(ValueError, match=">= 0"):
+        Refinement(steps=-1)
+
+
+def test_cli_compress_refine(tmp_path, gained, spec_path, capsys):
+    image = tmp_path / "in.png"
+    screenshot(64, 64).save(image)
+    assert main(["compress", str(image), str(tmp_path / "a.sclc"), "--model", str(spec_path), "--refine", "2"]) == 2
+    assert "needs a variable-rate model" in capsys.readouterr().err
+    spec = gained[1]
+    assert main(["compress", str(image), str(tmp_path / "b.sclc"), "--model", str(spec), "--quality", "3",
+                 "--refine", "2"]) == 0
+    assert "refine2 q3" in capsys.readouterr().out
+    assert main(["decompress", str(tmp_path / "b.sclc"), str(tmp_path / "b.png"), "--model", str(spec)]) == 0
