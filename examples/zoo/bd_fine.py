@@ -90,9 +90,10 @@ def main() -> int:
     parser.add_argument("--classic", type=Path, help="an earlier evaluation of the same crops with these settings")
     args = parser.parse_args()
     results = json.loads((args.work / "ship.json").read_text())
+    learned = [name for name in ("sci", "wacnn") if any(p["curve"] == name for p in results["points"])]
     if args.against:
         earlier = read_results(args.against)
-        for name in ("sci", "wacnn"):
+        for name in learned:
             print_bd_rate(f"{name} vs its previous weights", rd_curve(earlier, name), rd_curve(results, name))
     # The same evaluation ship.py ran, with the classic codecs' settings where the curves meet.
     if args.classic:
@@ -102,12 +103,12 @@ def main() -> int:
     else:
         codecs = [dataclasses.replace(CODECS[name], settings=settings) for name, settings in CLASSIC.items()]
         classic = evaluate(args.work / args.crops, [], codecs, progress=False)
-    curves = {name: rd_curve(results, name) for name in ("sci", "wacnn")}
+    curves = {name: rd_curve(results, name) for name in learned}
     for name in CLASSIC:
         curves[name] = rising(rd_curve(classic, name))  # e.g. JPEG 7 -> 9 can lose PSNR on some crop sets
         print(name, " ".join(f"{r:.3f}/{d:.2f}" for r, d in zip(*curves[name])))
-    for anchor in ("jpeg", "webp", "wacnn"):
-        for test in ("sci", "wacnn"):
+    for anchor in ("jpeg", "webp", *learned[1:]):
+        for test in learned:
             if test == anchor:
                 continue
             t = curves[test]
@@ -117,7 +118,8 @@ def main() -> int:
                 continue
             print_bd_rate(f"{test} vs {anchor}", a, t)
     # the text-region side of the paper's claim: equal text PSNR, learned against learned
-    print_bd_rate("sci vs wacnn (text PSNR)", rd_curve(results, "wacnn", "text_psnr"), rd_curve(results, "sci", "text_psnr"))
+    if learned == ["sci", "wacnn"]:
+        print_bd_rate("sci vs wacnn (text PSNR)", rd_curve(results, "wacnn", "text_psnr"), rd_curve(results, "sci", "text_psnr"))
     return 0
 
 
