@@ -52,7 +52,7 @@ def largest_setting_within(codec, rgb: np.ndarray, budget: int) -> tuple[int, by
 
 
 def run_demo(model: str, quality: float | None, out_dir: Path, width: int, height: int, seed: int,
-             ocr: str | None = "tesseract") -> list[Row]:
+             ocr: str | None = "tesseract", refine_steps: int = 0) -> list[Row]:
     from sclc.codec import decompress, encode
     from sclc.data.synthetic import render
     from sclc.eval.codecs import CODECS
@@ -61,7 +61,7 @@ def run_demo(model: str, quality: float | None, out_dir: Path, width: int, heigh
 
     sample = render(seed, width, height)
     original = np.asarray(sample.image)
-    loaded = load_model(model, quality=quality)
+    loaded = load_model(model, quality=quality, refine_steps=refine_steps)
     start = time.perf_counter()
     data = encode(sample.image, loaded).data
     encode_s = time.perf_counter() - start
@@ -71,6 +71,7 @@ def run_demo(model: str, quality: float | None, out_dir: Path, width: int, heigh
     atomic_write(out_dir / "screenshot.sclc", data)
     save_image(Image.fromarray(decoded), out_dir / "sclc.png")
     setting = "-" if loaded.quality is None else f"quality {loaded.quality:g}"
+    setting += f", refine {refine_steps}" if refine_steps else ""
     rows = [_row(loaded.description, setting, data, original, decoded, sample.mask, encode_s)]
     decoded_images = [decoded]
     for name, suffix in (("jpeg", "jpg"), ("webp", "webp")):
@@ -126,10 +127,11 @@ def write_report(rows: list[Row], decoded_images: list[np.ndarray], original: np
 
 def format_rows(rows: list[Row]) -> str:
     with_cer = any(r.cer is not None for r in rows)
-    lines = [f"{'codec':<32} {'setting':<11} {'bytes':>8} {'bpp':>7} {'PSNR':>7} {'text PSNR':>10}"
-             + (f" {'CER':>6}" if with_cer else ""), "-" * (87 if with_cer else 80)]
+    width = max([11] + [len(r.setting) for r in rows])  # "quality 6, refine 30" is wider than "quality 22"
+    lines = [f"{'codec':<32} {'setting':<{width}} {'bytes':>8} {'bpp':>7} {'PSNR':>7} {'text PSNR':>10}"
+             + (f" {'CER':>6}" if with_cer else ""), "-" * ((87 if with_cer else 80) + width - 11)]
     for r in rows:
         text = "-" if r.text_psnr is None else f"{r.text_psnr:10.2f}"
         cer = (" " + ("     -" if r.cer is None else f"{r.cer:6.3f}")) if with_cer else ""
-        lines.append(f"{r.codec:<32} {r.setting:<11} {r.size:>8} {r.bpp:>7.4f} {r.psnr:>7.2f} {text:>10}{cer}")
+        lines.append(f"{r.codec:<32} {r.setting:<{width}} {r.size:>8} {r.bpp:>7.4f} {r.psnr:>7.2f} {text:>10}{cer}")
     return "\n".join(lines)

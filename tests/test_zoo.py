@@ -2,6 +2,7 @@ import hashlib
 import json
 
 import numpy as np
+from PIL import Image
 import pytest
 import torch
 
@@ -125,6 +126,19 @@ def test_demo_compares_at_equal_or_smaller_size_and_writes_its_files(fake_zoo, t
     rgb = np.asarray(screenshot(96, 64))
     quality, data = largest_setting_within(CODECS["jpeg"], rgb, 2000)
     assert len(data) <= 2000 < len(CODECS["jpeg"].encode(rgb, quality + 1))
+
+
+def test_demo_refines_when_asked_and_its_file_still_decodes_alone(fake_zoo, tmp_path):
+    from sclc.demo import run_demo
+
+    plain = run_demo("toy", 2, tmp_path / "plain", 128, 96, seed=1, ocr=None)[0]
+    refined = run_demo("toy", 2, tmp_path / "refined", 128, 96, seed=1, ocr=None, refine_steps=3)[0]
+    assert refined.setting == "quality 2, refine 3"
+    assert (tmp_path / "refined" / "screenshot.sclc").read_bytes() != (tmp_path / "plain" / "screenshot.sclc").read_bytes()
+    from sclc.codec import decompress
+
+    decoded = np.asarray(decompress((tmp_path / "refined" / "screenshot.sclc").read_bytes()).convert("RGB"))
+    assert np.array_equal(decoded, np.asarray(Image.open(tmp_path / "refined" / "sclc.png").convert("RGB")))
 
 
 # Known state, not the goal: noisy z kept z alive for ~1500 iterations, then the rate term closed it

@@ -36,7 +36,8 @@ def _demo(args) -> int:
     from sclc.limits import check_pixels
 
     check_pixels(args.width, args.height, "the demo screenshot")  # before it is drawn
-    rows = run_demo(args.model, args.quality, Path(args.out_dir), args.width, args.height, args.seed)
+    rows = run_demo(args.model, args.quality, Path(args.out_dir), args.width, args.height, args.seed,
+                    refine_steps=args.refine)
     print(f"generated {args.width}x{args.height} screenshot (seed {args.seed}); classic codecs at the largest "
           f"quality that fits the learned file")
     print(format_rows(rows))
@@ -94,6 +95,8 @@ def add_commands(sub) -> None:
     p = sub.add_parser("demo", help="a pretrained codec vs JPEG and WebP at the same size on a generated screenshot")
     p.add_argument("--model", default="sci", help="pretrained name, checkpoint or spec (default sci)")
     p.add_argument("--quality", type=float, help="quality of a variable-rate model, 1 (smallest) .. 8 (default 6)")
+    p.add_argument("--refine", type=non_negative_int, default=0, metavar="STEPS",
+                   help="encoder-side refinement of the learned file (slower encode; see sclc compress --refine)")
     p.add_argument("--out-dir", default="sclc-demo")
     p.add_argument("--width", type=positive_int, default=1280)
     p.add_argument("--height", type=positive_int, default=720)
