@@ -46,6 +46,12 @@ def decode_bytes(model: nn.Module, height: int, width: int) -> int:
     return parameter_bytes(model) + activations + SYMBOL_BYTES * max_symbols(model, height, width)
 
 
+def refine_bytes(model: nn.Module, height: int, width: int) -> int:
+    """Encoder-side refinement keeps the decoder side's activations for its backward pass: twice a
+    decode's estimate (measured for `sci` at 768x768: 1.04 GB of peak RSS growth, estimate 1.19 GB)."""
+    return 2 * decode_bytes(model, height, width)
+
+
 class TooLarge(Exception):
     pass
 

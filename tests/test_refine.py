@@ -70,7 +70,7 @@ def test_refinement_lowers_the_cost_and_keeps_the_best_step(gained):
     net = gained[0].model
     padded, y, z, level, q = _latents(net, screenshot(96, 64), 4)
     weight = net._lmbda_weight(q)
-    refinement = Refinement(steps=8)
+    refinement = Refinement(steps=8, lr=0.03)  # a bolder step than the default: few steps, tiny model
     best_y, best_z = refinement.run(net.backbone, y, z, level, padded, weight)
     losses = refinement.losses
     assert len(losses) == 9 and min(losses) < 0.99 * losses[0]
@@ -119,3 +119,16 @@ def test_cli_compress_refine(tmp_path, gained, spec_path, capsys):
                  "--refine", "2"]) == 0
     assert "refine2 q3" in capsys.readouterr().out
     assert main(["decompress", str(tmp_path / "b.sclc"), str(tmp_path / "b.png"), "--model", str(spec)]) == 0
+
+
+def test_refinement_checks_its_memory_before_it_starts(gained, monkeypatch):
+    from sclc import footprint
+    from sclc.limits import LimitError
+
+    loaded = gained[0].at_quality(4)
+    need = footprint.refine_bytes(loaded.model, 64, 96)
+    assert need > footprint.decode_bytes(loaded.model, 64, 96)
+    monkeypatch.setenv("SCLC_MAX_MEMORY_GB", str(0.9 * need / 1e9))
+    with pytest.raises(LimitError, match="refining the latents of this 96x64 image"):
+        codec.compress(screenshot(96, 64), loaded.refined(2))
+    assert codec.compress(screenshot(96, 64), loaded)  # plain coding needs no more than a decode
