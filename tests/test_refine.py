@@ -132,3 +132,14 @@ def test_refinement_checks_its_memory_before_it_starts(gained, monkeypatch):
     with pytest.raises(LimitError, match="refining the latents of this 96x64 image"):
         codec.compress(screenshot(96, 64), loaded.refined(2))
     assert codec.compress(screenshot(96, 64), loaded)  # plain coding needs no more than a decode
+
+
+def test_eval_refines_every_quality_of_a_variable_rate_model(gained, spec_path):
+    from sclc.errors import SclcError
+    from sclc.eval.run import models_to_evaluate
+
+    points = models_to_evaluate([f"vr={gained[1]}"], (2, 5), refine_steps=4)
+    assert [(label, loaded.setting.split(" ", 1)[1]) for label, loaded in points] == [
+        ("vr", "refine4 q2"), ("vr", "refine4 q5")]
+    with pytest.raises(SclcError, match="needs a variable-rate model"):
+        models_to_evaluate([str(spec_path)], (2,), refine_steps=4)

@@ -214,7 +214,7 @@ def models_to_evaluate(values: list[str], qualities=QUALITIES, text_quality: flo
                        refine_steps: int = 0) -> list[tuple[str, object]]:
     """``--model PATH`` or ``--model LABEL=PATH`` -> (label, loaded model) points; points with one
     label form one RD curve: a variable-rate model gives one point per quality. ``refine_steps``:
-    encoder-side refinement for every variable-rate model."""
+    encoder-side refinement of every model (variable-rate ones only can)."""
     from sclc.resolve import load_model
 
     out = []
@@ -225,7 +225,7 @@ def models_to_evaluate(values: list[str], qualities=QUALITIES, text_quality: flo
         loaded = load_model(path)
         label = label or loaded.model.spec.name
         if loaded.model.rate is None:
-            out.append((label, loaded))
+            out.append((label, loaded.refined(refine_steps)))  # refuses refinement: no lambda map to optimise
         else:
             out += [(label, loaded.at_quality(q, text_quality).refined(refine_steps)) for q in qualities]
     return out
