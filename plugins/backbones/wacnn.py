@@ -251,7 +251,7 @@ class WACNN(HyperpriorLayout, CompressionModel):
         step in y moves the image, so encoder-side refinement scales its steps by it."""
         if self.quality_gain is None or level is None:
             return 1.0
-        return self.quality_gain.encode(torch.ones(1, self.params.M, 1, 1), level)
+        return self.quality_gain.encode(torch.ones(1, self.params.M, 1, 1, device=self.quality_gain.log_gain.device), level)
 
     def latents(self, x: torch.Tensor, prior: torch.Tensor | None = None, level: torch.Tensor | None = None):
         """(y, z) of an image: y as coded (after the quality gains), z from it."""
