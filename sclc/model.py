@@ -104,12 +104,17 @@ class PriorGuidedCodec(CompressionModel):
         out["size"] = tuple(x.shape[-2:])
         return out
 
+    @property
+    def can_refine(self) -> bool:
+        """Encoder-side refinement needs a lambda to optimise for (a variable-rate model's quality
+        map) and a backbone that can say what its latents cost as coded."""
+        return self.rate is not None and hasattr(self.backbone, "as_coded")
+
     def _lmbda_weight(self, quality_map: torch.Tensor | None) -> torch.Tensor:
         """Per-pixel lambda of the quality map, zero on the padding (refinement's distortion weight)."""
-        if self.rate is None or quality_map is None:
-            raise ValueError("refinement needs a variable-rate model and its quality map (they give its lambda)")
-        if not hasattr(self.backbone, "as_coded"):
-            raise ValueError(f"the {type(self.backbone).__name__} backbone cannot refine its latents (no as_coded)")
+        if not self.can_refine or quality_map is None:
+            raise ValueError("refinement needs a variable-rate model with a backbone that has as_coded, "
+                             "and its quality map")
         return self.pad(self.rate.lmbda(quality_map), mode="constant")
 
     @torch.no_grad()

@@ -106,11 +106,11 @@ class LoadedModel:
     def refined(self, steps: int) -> "LoadedModel":
         """The same model spending ``steps`` optimiser steps on each image's latents before coding:
         smaller files for the same decoder, at encode time's expense."""
-        if steps and (self.model.rate is None or not hasattr(self.model.backbone, "as_coded")):
-            raise SclcError(f"{self.description} cannot refine: --refine needs a variable-rate model "
-                            f"(its quality map gives the lambda to optimise for) with a backbone that can")
         if steps < 0:
             raise SclcError(f"--refine {steps}: the number of steps must be >= 0")
+        if steps and not self.model.can_refine:
+            raise SclcError(f"{self.description} cannot refine: --refine needs a variable-rate model "
+                            f"(its quality map gives the lambda to optimise for) with a backbone that can")
         return LoadedModel(self.model, self.reference, self.description, self.quality, self.text_quality, steps,
                            _id=self._id)
 

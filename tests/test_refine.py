@@ -103,7 +103,7 @@ def test_refinement_is_refused_where_there_is_no_lambda_to_optimise(loaded, gain
 
     with pytest.raises(SclcError, match="needs a variable-rate model"):
         loaded.refined(5)  # the conftest model is fixed-rate
-    assert loaded.refined(0) is not None  # zero steps is plain coding, for any model
+    assert loaded.refined(0).setting == loaded.setting  # zero steps is plain coding, for any model
     assert gained[0].at_quality(3).refined(5).setting.endswith("refine5 q3")
     with pytest.raises(ValueError, match=">= 0"):
         Refinement(steps=-1)
