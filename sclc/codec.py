@@ -82,7 +82,7 @@ def encode(image, model, text_mask: torch.Tensor | None = None, quality_map: tor
     refinement = None
     if loaded.refine_steps:
         limits.check_memory(footprint.refine_bytes(net, h, w), f"refining the latents of this {w}x{h} image")
-        refinement = Refinement(loaded.refine_steps)
+        refinement = Refinement(loaded.refine_steps, rounding=loaded.refine_rounding)
     with torch.no_grad(), fixed_threads():
         text_mask, q = _rate_inputs(loaded, x, text_mask, quality_map)
         out = net.compress(x, text_mask, q, refinement)

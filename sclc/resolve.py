@@ -27,6 +27,7 @@ from sclc.checkpoint import (
 from sclc.errors import SclcError
 from sclc.model import PriorGuidedCodec
 from sclc.registry import default_registry
+from sclc.refine import ROUNDINGS
 from sclc.spec import Choice, load_spec, replace
 
 
@@ -66,6 +67,7 @@ class LoadedModel:
     quality: float | None = None  # variable-rate models: the quality files are written at
     text_quality: float = 0.0  # variable-rate models: this many qualities more on the text mask
     refine_steps: int = 0  # encoder-side latent refinement per image (sclc/refine.py); decoding is unchanged
+    refine_rounding: str = "ste"  # how refinement rounds: sclc.refine.ROUNDINGS
     _id: bytes | None = None
 
     def identity(self) -> bytes:
@@ -77,7 +79,9 @@ class LoadedModel:
     @property
     def setting(self) -> str:
         """How this model codes, for result tables: its name, and its quality if it has a choice."""
-        name = self.model.spec.name + (f" refine{self.refine_steps}" if self.refine_steps else "")
+        name = self.model.spec.name
+        if self.refine_steps:
+            name += f" refine{self.refine_steps}" + ("" if self.refine_rounding == "ste" else f" {self.refine_rounding}")
         if self.quality is None:
             return name
         return f"{name} q{self.quality:g}" + (f" text+{self.text_quality:g}" if self.text_quality else "")
@@ -101,18 +105,20 @@ class LoadedModel:
         if not 0 <= text_quality < float("inf"):  # NaN fails too
             raise SclcError(f"--text-quality {text_quality:g} must be a number >= 0")
         return LoadedModel(self.model, self.reference, self.description, quality, text_quality, self.refine_steps,
-                           _id=self._id)
+                           self.refine_rounding, _id=self._id)
 
-    def refined(self, steps: int) -> "LoadedModel":
+    def refined(self, steps: int, rounding: str = "ste") -> "LoadedModel":
         """The same model spending ``steps`` optimiser steps on each image's latents before coding:
         smaller files for the same decoder, at encode time's expense."""
         if steps < 0:
             raise SclcError(f"--refine {steps}: the number of steps must be >= 0")
+        if rounding not in ROUNDINGS:
+            raise SclcError(f"--refine-rounding {rounding}: must be one of {', '.join(ROUNDINGS)}")
         if steps and not self.model.can_refine:
             raise SclcError(f"{self.description} cannot refine: --refine needs a variable-rate model "
                             f"(its quality map gives the lambda to optimise for) with a backbone that can")
         return LoadedModel(self.model, self.reference, self.description, self.quality, self.text_quality, steps,
-                           _id=self._id)
+                           rounding, _id=self._id)
 
 
 def load_model(arg: str | Path, overrides: list[str] = (), quality: float | None = None,

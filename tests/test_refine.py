@@ -9,7 +9,7 @@ from sclc import codec, container
 from sclc.builder import build_loss, build_model
 from sclc.cli import main
 from sclc.imageio import prepare_image
-from sclc.refine import Refinement
+from sclc.refine import Refinement, sga_round
 from sclc.resolve import LoadedModel
 from sclc.spec import load_spec
 
@@ -81,6 +81,38 @@ def test_refinement_lowers_the_cost_and_keeps_the_best_step(gained):
     assert all(p.requires_grad for p in net.backbone.parameters())  # weights trainable again afterwards
 
 
+def test_sga_rounding_is_soft_when_hot_and_round_when_cold():
+    torch.manual_seed(0)
+    x = (torch.rand(20000) * 6 - 3).requires_grad_(True)
+    cold = sga_round(x, 0.01)
+    assert (cold - torch.round(x)).abs().mean() < 0.02  # nearly hard rounding
+    hot = sga_round(x, 0.5)
+    between = ((hot - torch.floor(x)) > 0.05) & ((hot - torch.floor(x)) < 0.95)
+    assert between.float().mean() > 0.3  # soft: many values strictly between floor and ceiling
+    hot.sum().backward()
+    assert float(x.grad.abs().sum()) > 0  # the soft rounding passes gradients to x
+    # The nearer integer is the likelier one: values just above an integer mostly go down.
+    near_floor = sga_round(torch.full((20000,), 2.2), 0.5)
+    assert float(near_floor.mean()) < 2.5
+
+
+def test_sga_refinement_keeps_the_best_hard_rounded_step(gained):
+    net = gained[0].model
+    padded, y, z, level, q = _latents(net, screenshot(96, 64), 4)
+    weight = net._lmbda_weight(q)
+    torch.manual_seed(1)
+    refinement = Refinement(steps=8, lr=0.03, rounding="sga")
+    best_y, best_z = refinement.run(net.backbone, y, z, level, padded, weight)
+    losses = refinement.losses  # hard-rounded costs, as the file would cost
+    assert len(losses) == 9 and min(losses) < 0.995 * losses[0]
+    again = Refinement(steps=0)
+    again.run(net.backbone, best_y, best_z, level, padded, weight)
+    assert again.losses[0] == pytest.approx(min(losses), rel=1e-5)
+    assert refinement.temperature(0) == pytest.approx(0.5) and refinement.temperature(7) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="rounding must be one of"):
+        Refinement(steps=3, rounding="nearest")
+
+
 def test_a_refined_file_decodes_with_the_plain_decoder_and_costs_what_was_optimised(gained):
     loaded = gained[0].at_quality(4)
     image = screenshot(96, 64)
@@ -105,6 +137,9 @@ def test_refinement_is_refused_where_there_is_no_lambda_to_optimise(loaded, gain
         loaded.refined(5)  # the conftest model is fixed-rate
     assert loaded.refined(0).setting == loaded.setting  # zero steps is plain coding, for any model
     assert gained[0].at_quality(3).refined(5).setting.endswith("refine5 q3")
+    assert gained[0].at_quality(3).refined(5, "sga").setting.endswith("refine5 sga q3")
+    with pytest.raises(SclcError, match="--refine-rounding round"):
+        gained[0].refined(5, "round")
     with pytest.raises(ValueError, match=">= 0"):
         Refinement(steps=-1)
 

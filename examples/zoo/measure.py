@@ -1,7 +1,7 @@
 """Measure codec files on other sci/dev crops, the way ship.py measures the shipped ones.
 
     python examples/zoo/measure.py sci=sclc/pretrained/sci.pt wacnn=sclc/pretrained/wacnn.pt \
-        --offset 2 --out work_dirs/heldout [--qualities 1 2 4 6 8] [--refine STEPS]
+        --offset 2 --out work_dirs/heldout [--qualities 1 2 4 6 8] [--refine STEPS [--refine-rounding sga]]
 
 Writes the centre ``--crop`` of every ``--every``-th sci/dev image from ``--offset`` (offset 0 is
 ship.py's set) to ``OUT/dev{crop}_offset{offset}`` and the evaluation (qualities 1..8, real
@@ -30,13 +30,14 @@ def main() -> int:
     parser.add_argument("--crop", type=int, default=512)
     parser.add_argument("--qualities", type=float, nargs="+", default=QUALITIES)
     parser.add_argument("--refine", type=int, default=0, metavar="STEPS", help="encoder-side refinement (sclc/refine.py)")
+    parser.add_argument("--refine-rounding", choices=["ste", "sga"], default="ste")
     args = parser.parse_args()
     data = dev_crops(args.out / f"dev{args.crop}_offset{args.offset}", args.every, args.crop, args.offset)
     models = []
     for item in args.models:
         name, path = item.split("=", 1)
         loaded = load_model(path)
-        models += [(name, loaded.at_quality(q).refined(args.refine)) for q in args.qualities]
+        models += [(name, loaded.at_quality(q).refined(args.refine, args.refine_rounding)) for q in args.qualities]
     results = evaluate(data, models, {}, progress=False)  # the crops' text masks lie beside them
     atomic_write(args.out / "ship.json", json.dumps(results, indent=1).encode())
     for p in results["points"]:

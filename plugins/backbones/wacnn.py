@@ -268,16 +268,18 @@ class WACNN(HyperpriorLayout, CompressionModel):
         x_hat, y_likelihoods = self._synthesise(y, z_hat, level, as_coded=False)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
-    def as_coded(self, y: torch.Tensor, z: torch.Tensor, level: torch.Tensor | None = None) -> dict:
+    def as_coded(self, y: torch.Tensor, z: torch.Tensor, level: torch.Tensor | None = None,
+                 rounding: Callable = ste_round) -> dict:
         """What a file holding latents (y, z) decodes to and costs, differentiable in y and z:
         both are rounded exactly as ``compress`` rounds them, gradients pass straight through.
-        The objective of encoder-side refinement (sclc/refine.py)."""
+        The objective of encoder-side refinement (sclc/refine.py), which may pass a soft
+        ``rounding`` (annealed towards the hard one) in place of the straight-through rounding."""
         z_offset = self.entropy_bottleneck._get_medians()
-        z_hat = ste_round(z - z_offset) + z_offset
-        x_hat, y_likelihoods = self._synthesise(y, z_hat, level, as_coded=True)
+        z_hat = rounding(z - z_offset) + z_offset
+        x_hat, y_likelihoods = self._synthesise(y, z_hat, level, as_coded=True, rounding=rounding)
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": _z_likelihood(self.entropy_bottleneck, z_hat)}}
 
-    def _synthesise(self, y, z_hat, level, as_coded: bool):
+    def _synthesise(self, y, z_hat, level, as_coded: bool, rounding: Callable = ste_round):
         """(x_hat, y likelihoods): y's likelihoods are those of the rounded y when ``as_coded``,
         else the entropy model's own (noisy in training)."""
         y_shape = y.shape[2:]
@@ -286,7 +288,7 @@ class WACNN(HyperpriorLayout, CompressionModel):
         y_hat_slices, y_likelihoods = [], []
         for index, y_slice in enumerate(y.chunk(self.num_slices, 1)):
             mu, scale, mean_support = self._slice_params(index, latent_means, latent_scales, y_hat_slices, y_shape)
-            y_hat_slice = ste_round(y_slice - mu) + mu
+            y_hat_slice = rounding(y_slice - mu) + mu
             if as_coded:
                 likelihood = gc.likelihood_lower_bound(gc._likelihood(y_hat_slice.float(), scale.float(), mu.float()))
             else:
