@@ -72,8 +72,10 @@ def _checked_map(quality_map: torch.Tensor, size) -> torch.Tensor:
     return q
 
 
-def encode(image, model, text_mask: torch.Tensor | None = None, quality_map: torch.Tensor | None = None) -> Encoded:
-    """``quality_map``: (H, W) values in [0, 1] for a variable-rate model, instead of its quality."""
+def encode(image, model, text_mask: torch.Tensor | None = None, quality_map: torch.Tensor | None = None,
+           progress=None) -> Encoded:
+    """``quality_map``: (H, W) values in [0, 1] for a variable-rate model, instead of its quality;
+    ``progress(step, steps)``: called after each refinement step (a refining model only)."""
     loaded = _as_loaded(model)
     net = loaded.model.eval()
     prepared = prepare_image(_as_image(image))
@@ -82,7 +84,7 @@ def encode(image, model, text_mask: torch.Tensor | None = None, quality_map: tor
     refinement = None
     if loaded.refine_steps:
         limits.check_memory(footprint.refine_bytes(net, h, w), f"refining the latents of this {w}x{h} image")
-        refinement = Refinement(loaded.refine_steps, rounding=loaded.refine_rounding)
+        refinement = Refinement(loaded.refine_steps, rounding=loaded.refine_rounding, progress=progress)
     with torch.no_grad(), fixed_threads():
         text_mask, q = _rate_inputs(loaded, x, text_mask, quality_map)
         out = net.compress(x, text_mask, q, refinement)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -43,6 +44,7 @@ class Refinement:
     lr: float = DEFAULT_LR
     rounding: str = "ste"
     losses: list[float] | None = None  # filled by the last run: the loss before each step, and after the last
+    progress: Callable[[int, int], None] | None = None  # called (step, steps) after each step: long encodes show it
 
     def __post_init__(self):
         if self.steps < 0:
@@ -102,6 +104,8 @@ class Refinement:
                 loss.backward()
                 optimiser.step()
                 schedule.step()
+                if self.progress is not None:
+                    self.progress(step + 1, self.steps)
         return best[1], best[2]
 
     def temperature(self, step: int) -> float:

@@ -130,6 +130,15 @@ def test_a_refined_file_decodes_with_the_plain_decoder_and_costs_what_was_optimi
     assert container.unpack(refined)[0].model_id == container.unpack(plain)[0].model_id
 
 
+def test_encode_reports_each_refinement_step(gained):
+    calls = []
+    codec.encode(screenshot(64, 64), gained[0].at_quality(4).refined(3), progress=lambda *a: calls.append(a))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    calls.clear()
+    codec.encode(screenshot(64, 64), gained[0].at_quality(4), progress=lambda *a: calls.append(a))
+    assert calls == []  # plain coding has no steps to report
+
+
 def test_refinement_is_refused_where_there_is_no_lambda_to_optimise(loaded, gained):
     from sclc.errors import SclcError
 

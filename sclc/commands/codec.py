@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
+
 from sclc.commands import add_set, non_negative_float, non_negative_int
 from sclc.errors import SclcError
 
@@ -21,9 +24,9 @@ def _compress(args) -> int:
                         refine_steps=args.refine)
     quality_map = read_quality_map(args.quality_map, image.size) if args.quality_map else None
     start = time.perf_counter()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _refine_bar(loaded.refine_steps) as progress:
         warnings.simplefilter("ignore")  # conversions are reported below as notes
-        encoded = encode(image, loaded, quality_map=quality_map)
+        encoded = encode(image, loaded, quality_map=quality_map, progress=progress)
     seconds = time.perf_counter() - start
     atomic_write(args.output, encoded.data)
     width, height = image.size
@@ -33,6 +36,18 @@ def _compress(args) -> int:
           f"{8 * len(encoded.data) / (width * height):.4f} bpp, encoded in {seconds:.2f} s "
           f"({loaded.description}{'' if loaded.quality is None else f', {loaded.setting}'})")
     return 0
+
+
+@contextmanager
+def _refine_bar(steps: int):
+    """A progress bar on a terminal's stderr while refinement runs (it can take minutes)."""
+    if not steps or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=steps, unit="step", desc="refine", leave=False) as bar:
+        yield lambda step, total: bar.update(step - bar.n)
 
 
 def _decompress(args) -> int:
