@@ -82,24 +82,21 @@ class Refinement:
         weights = [p for p in backbone.parameters() if p.requires_grad]
         with torch.enable_grad(), _frozen(weights):
             optimiser = torch.optim.Adam([u, z], lr=self.lr)
+            soft = self.rounding == "sga"
             noise = torch.Generator(u.device).manual_seed(0)  # SGA's draws: the same image gives the same file
             # Cosine decay: late steps settle instead of flipping roundings back and forth.
             schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, max(self.steps, 1))
             for step in range(self.steps + 1):
                 y = u * gain
-                if self.rounding == "ste":
-                    loss = cost(y, z)
-                    self.losses.append(loss.item())
-                else:
-                    with torch.no_grad():
-                        self.losses.append(cost(y, z).item())
+                with torch.set_grad_enabled(not soft):  # SGA takes its gradients from the soft cost below
+                    hard = cost(y, z)  # what the file would cost: it picks the step kept
+                self.losses.append(hard.item())
                 if self.losses[-1] < best[0]:
                     best = (self.losses[-1], y.detach().clone(), z.detach().clone())
                 if step == self.steps:
                     break
-                if self.rounding == "sga":
-                    tau = self.temperature(step)
-                    loss = cost(y, z, lambda v: sga_round(v, tau, noise))
+                tau = self.temperature(step)
+                loss = cost(y, z, lambda v: sga_round(v, tau, noise)) if soft else hard
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()

@@ -12,6 +12,7 @@ needs and checked against the memory limit on fake tensors before the real model
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,8 +105,7 @@ class LoadedModel:
             raise SclcError(f"{self.description}: {exc}") from None
         if not 0 <= text_quality < float("inf"):  # NaN fails too
             raise SclcError(f"--text-quality {text_quality:g} must be a number >= 0")
-        return LoadedModel(self.model, self.reference, self.description, quality, text_quality, self.refine_steps,
-                           self.refine_rounding, _id=self._id)
+        return dataclasses.replace(self, quality=quality, text_quality=text_quality)
 
     def refined(self, steps: int, rounding: str = "ste") -> "LoadedModel":
         """The same model spending ``steps`` optimiser steps on each image's latents before coding:
@@ -117,8 +117,7 @@ class LoadedModel:
         if steps and not self.model.can_refine:
             raise SclcError(f"{self.description} cannot refine: --refine needs a variable-rate model "
                             f"(its quality map gives the lambda to optimise for) with a backbone that can")
-        return LoadedModel(self.model, self.reference, self.description, self.quality, self.text_quality, steps,
-                           rounding, _id=self._id)
+        return dataclasses.replace(self, refine_steps=steps, refine_rounding=rounding)
 
 
 def load_model(arg: str | Path, overrides: list[str] = (), quality: float | None = None,

@@ -20,6 +20,7 @@ from ship import QUALITIES, ROOT, dev_crops
 def main() -> int:
     from sclc.eval.run import evaluate
     from sclc.imageio import atomic_write
+    from sclc.refine import ROUNDINGS
     from sclc.resolve import load_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -30,7 +31,7 @@ def main() -> int:
     parser.add_argument("--crop", type=int, default=512)
     parser.add_argument("--qualities", type=float, nargs="+", default=QUALITIES)
     parser.add_argument("--refine", type=int, default=0, metavar="STEPS", help="encoder-side refinement (sclc/refine.py)")
-    parser.add_argument("--refine-rounding", choices=["ste", "sga"], default="ste")
+    parser.add_argument("--refine-rounding", choices=ROUNDINGS, default="ste")
     args = parser.parse_args()
     data = dev_crops(args.out / f"dev{args.crop}_offset{args.offset}", args.every, args.crop, args.offset)
     models = []
