@@ -9,7 +9,8 @@ encoder sees q wherever it sees the prior.
 
 The codec asks its backbone how it is laid out (see plugins/backbones/layout.py): ``stride``,
 the multiple images are padded to; ``latent_shapes(h, w)``, where the coded latents sit;
-``fresh_prefixes``, its prior branch; ``parameter_parts``, for ``sclc build``.
+``fresh_prefixes``, its prior branch; ``encoder_prefixes``, what only the encoder runs;
+``parameter_parts``, for ``sclc build``.
 """
 
 from __future__ import annotations
@@ -70,6 +71,19 @@ class PriorGuidedCodec(CompressionModel):
         if quality_map is not None:
             quality_map = self.pad(quality_map)
         return self.prior_map(x_padded, text_mask, quality_map)
+
+    def freeze_decoder(self) -> list[str]:
+        """Stop gradients to everything the decoder runs (synthesis, hyper-synthesis, entropy
+        models and their quantiles, quality gains): training then moves only the encoder, and
+        files it writes decode with the unchanged decoder. Returns the names still trained."""
+        encoder = tuple(f"backbone.{p}" for p in self.backbone.encoder_prefixes)
+        encoder += ("structural_prior.", "guidance.")  # the prior map g' is computed from the image
+        trained = []
+        for name, param in self.named_parameters():
+            param.requires_grad_(name.startswith(encoder))
+            if param.requires_grad:
+                trained.append(name)
+        return trained
 
     def pad(self, x: torch.Tensor, mode: str = "replicate") -> torch.Tensor:
         """``x`` padded at the bottom and right to the backbone's stride."""

@@ -85,12 +85,17 @@ class TrainSpec:
     amp: Literal["off", "bf16", "auto"] = "off"  # bf16 autocast of the transforms; auto: where the device has native bf16
     init_from: str | None = None  # stage 2: start from this codec or training checkpoint
     init_fresh_blocks: bool = False  # ... but its conditioning blocks start fresh (the identity)
+    # encoder: train the analysis side only (the decoder frozen, so files still decode with it);
+    # it closes part of the gap that encoder-side refinement (--refine) measures, at no encode cost.
+    trainable: Literal["all", "encoder"] = "all"
 
     def __post_init__(self):
         at_least(self, 1, "crop", "batch_size", "max_iters", "val_interval", "checkpoint_interval", "val_images",
                  "val_crop", "log_interval", "synthetic_images", "max_keep_checkpoints")
         at_least(self, 0, "cache_mb", "min_crop_std", "max_minutes", "workers", "clip_grad", "hyper_rate_warmup")
         above(self, 0, "lr", "aux_lr", "gain_lr_scale")
+        if self.trainable == "encoder" and not self.init_from:
+            raise ValueError('trainable = "encoder" keeps the decoder as it is: it needs init_from (a trained model)')
 
 
 @dataclass(frozen=True)

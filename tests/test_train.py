@@ -122,6 +122,38 @@ def test_another_block_design_starts_fresh_from_the_same_backbone(spec_file, tmp
             torch.testing.assert_close(value, expected, rtol=0, atol=0)
 
 
+def test_encoder_only_training_leaves_the_decoder_bit_for_bit(spec_file, tmp_path):
+    stage1 = _train(spec_file, tmp_path / "s1", "train.max_iters=2", "train.val_interval=100",
+                    "train.checkpoint_interval=100")
+    save_checkpoint(stage1.model.codec, tmp_path / "stage1.pt")
+    start = load_checkpoint(tmp_path / "stage1.pt")
+    tuned = _train(spec_file, tmp_path / "enc", f'train.init_from="{tmp_path / "stage1.pt"}"', 'train.trainable="encoder"',
+                   "train.max_iters=4", "train.val_interval=100", "train.checkpoint_interval=100").model.codec
+    before, after = dict(start.named_parameters()), dict(tuned.named_parameters())
+    encoder = ("backbone.g_a.", "backbone.h_a.", "backbone.prior_g_a.", "backbone.cond_g_a.", "backbone.cond_h_a.")
+    moved = {name for name in after if not torch.equal(after[name], before[name])}
+    assert moved and all(name.startswith(encoder) for name in moved)
+    assert any(name.startswith("backbone.cond_g_a.") for name in moved)  # the encoder's SEM learns too
+    assert not tuned.backbone.entropy_bottleneck.quantiles.requires_grad  # the z prior's range stays
+    # A file the tuned encoder writes decodes the same with the original model's decoder.
+    x = torch.rand(1, 3, 64, 64)
+    tuned.update(force=True)
+    tuned.eval()
+    start.eval()
+    coded = tuned.compress(x, torch.ones(1, 1, 64, 64))
+    own = tuned.decompress(coded["strings"], coded["shape"], size=coded["size"])["x_hat"]
+    original = start.decompress(coded["strings"], coded["shape"], size=coded["size"])["x_hat"]
+    torch.testing.assert_close(original, own, rtol=0, atol=0)
+    assert coded["strings"] != start.compress(x, torch.ones(1, 1, 64, 64))["strings"]  # a new encoder's file
+
+
+def test_encoder_only_training_needs_a_trained_decoder(spec_file):
+    from sclc.errors import SclcError
+
+    with pytest.raises(SclcError, match="needs init_from"):
+        load_spec(spec_file, ['train.trainable="encoder"'])
+
+
 def test_cosine_schedule_ends_at_min_lr_and_resumes_on_its_curve(spec_file, tmp_path):
     cosine = ["train.lr_schedule=\"cosine\"", "train.min_lr=1e-5", "train.max_iters=6", "train.val_interval=100",
               "train.checkpoint_interval=3", "train.max_keep_checkpoints=5"]

@@ -134,7 +134,7 @@ def evaluate(work: Path, name: str, data: Path, tag: str) -> Path:
     return out
 
 
-def eval_one(work: Path, name: str, data: Path, out: Path) -> None:
+def eval_one(work: Path, name: str, data: Path, out: Path, box_dirs: tuple[Path, ...] = ()) -> None:
     import dataclasses
 
     import torch
@@ -152,7 +152,8 @@ def eval_one(work: Path, name: str, data: Path, out: Path) -> None:
     else:
         loaded = load_model(model_path(work, name))
         models, codecs = [(name, loaded.at_quality(q)) for q in QUALITIES], {}
-    results = run_eval(data, models, codecs, progress=False)  # the crops' text masks lie beside them
+    # The crops' text masks lie beside them; whole images name their box folders.
+    results = run_eval(data, models, codecs, box_dirs=box_dirs, progress=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, json.dumps(results, indent=1).encode())
 
@@ -183,10 +184,11 @@ def main() -> int:
                                       "(examples/ablation/whole_images.sh)")
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--box-dir", type=Path, action="append", default=[], help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work.resolve()
     if args.phase == "_eval":
-        eval_one(work, args.name, args.data, args.out)
+        eval_one(work, args.name, args.data, args.out, tuple(args.box_dir))
         return 0
     dev = dev_crops(ROOT / "work_dirs" / "zoo" / f"dev512_every{args.every}", args.every, 512)
     tag = dev_tag(args.every)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Whole-image evaluation of an ablation grid's seed-0 variants (issue 13): the 9 sci/dev images
 # at every 8th position from offset 1 (held out of ship.py's every-4th crops), real bitstreams at
-# qualities 1, 3, 5 and 8, one thread. Resumable: a variant with its json is skipped.
+# qualities 1, 3, 5 and 8, one thread; then the classic codecs (grid.py's settings). Resumable: a
+# variant with its json is skipped.
 #   examples/ablation/whole_images.sh work_dirs/grid_r10      then: grid.py report --tag whole
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,3 +26,6 @@ for v in wacnn_s0 full_s0 no_text_s0 mse_s0 no_structural_s0 sft_cb_s0 nesft_fre
     --box-dir ../shared/data/textdet/slides/words --box-dir ../shared/data/textdet/docbank/tokens \
     --out "$out/$v.json" > "$out/$v.log" 2>&1
 done
+boxes=(--box-dir ../shared/data/textdet/slides/words --box-dir ../shared/data/textdet/docbank/tokens)
+[ -f "$out/classic.json" ] || .venv/bin/python examples/ablation/grid.py _eval classic --work "$work" \
+  --data "$images" --out "$out/classic.json" "${boxes[@]}" > "$out/classic.log" 2>&1

@@ -113,6 +113,8 @@ BlockFactory = Callable[[int, int], nn.Module]
 class WACNN(HyperpriorLayout, CompressionModel):
     fresh_prefixes = ("prior_", "cond_", "quality_gain.")  # prior branch, its blocks, quality gains (1 at q = 0.5)
     block_prefixes = ("cond_",)
+    # The prior branch at g_s is recovered from z_hat by the decoder, so it stays with the decoder.
+    encoder_prefixes = ("g_a", "h_a", "prior_g_a", "cond_g_a", "cond_h_a")
     parameter_parts = {**HyperpriorLayout.parameter_parts, "cc_": "entropy", "lrp_": "entropy",
                        "prior_": "prior branch", "cond_": "prior branch"}
 

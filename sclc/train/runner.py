@@ -86,7 +86,7 @@ def main_param_groups(named: list, lr: float, gain_lr_scale: float) -> list[dict
 def build_optim_wrapper(trainable: TrainableCodec, spec: Spec) -> OptimWrapperDict:
     t = spec.train
     main = [(n, p) for n, p in trainable.named_parameters() if not is_aux_parameter(n) and p.requires_grad]
-    aux = [p for n, p in trainable.named_parameters() if is_aux_parameter(n)]
+    aux = [p for n, p in trainable.named_parameters() if is_aux_parameter(n) and p.requires_grad]
     clip = dict(max_norm=t.clip_grad) if t.clip_grad > 0 else None
     wrappers = {"main": OptimWrapper(torch.optim.Adam(main_param_groups(main, t.lr, t.gain_lr_scale), lr=t.lr),
                                      clip_grad=clip)}
@@ -113,6 +113,10 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
         fresh = init_weights(codec, load_state_for_init(t.init_from, spec), t.init_from, t.init_fresh_blocks)
         if fresh:
             print(f"init_from {t.init_from}: {len(fresh)} prior-branch tensors start fresh (not in the file)")
+    if t.trainable == "encoder":
+        trained = codec.freeze_decoder()
+        print(f"trainable = encoder: {sum(p.numel() for n, p in codec.named_parameters() if n in trained):,} "
+              f"parameters train, the decoder's {sum(not p.requires_grad for p in codec.parameters())} tensors are frozen")
     amp, note = resolve_amp(t.amp, device)
     if note:
         print(note)
