@@ -121,3 +121,19 @@ def test_the_paper_tables_say_which_differences_exceed_the_seed_spread():
     row = next(line for line in text.splitlines() if line.startswith("| Table 4 |"))
     assert row.endswith("| within the noise |")
     assert report.seed_spread(_results({"wacnn_s0": anchor}), "psnr") is None
+
+
+def test_bd_fine_by_kind_averages_only_that_kinds_images():
+    sys.path.insert(0, str(ROOT / "examples" / "zoo"))
+    import bd_fine
+
+    def image(name, bpp, psnr):
+        return {"image": name, "bpp": bpp, "psnr": psnr}
+
+    results = {"points": [{"curve": "sci", "setting": "sci q1", "mean": {"bpp": 0.0, "psnr": 0.0},
+                           "images": [image("shot_a.png", 0.2, 20.0), image("shot_b.png", 0.4, 22.0),
+                                      image("slide_c.png", 0.1, 30.0)]}]}
+    assert bd_fine.kinds(results) == ["shot", "slide"]
+    shots = bd_fine.of_kind(results, "shot")["points"][0]["mean"]
+    assert shots["bpp"] == pytest.approx(0.3) and shots["psnr"] == pytest.approx(21.0)
+    assert bd_fine.of_kind(results, "slide")["points"][0]["mean"] == {"bpp": 0.1, "psnr": 30.0}

@@ -10,7 +10,8 @@ curve's PSNR range plus one point on each side). The learned curves span about 2
 overlap can stay under the usual 75 %: each number is over the overlapping PSNR interval only.
 ``--against`` an earlier ship.json of the same crops: each model against its previous weights.
 ``--classic`` an evaluation of the same crops that already holds these JPEG and WebP settings (the
-ablation grid's ``eval/<tag>/classic.json``), instead of coding them again.
+ablation grid's ``eval/<tag>/classic.json``), instead of coding them again. ``--by-kind``: also
+each content kind on its own (the file-name prefix: doc, shot, slide), averaging its images only.
 """
 
 from __future__ import annotations
@@ -73,6 +74,20 @@ def bd_rates(anchor: tuple[list, list], test: tuple[list, list]) -> tuple[float,
     return values[0], values[1], next((m.group(1) for m in found if m), ">= 75")
 
 
+def of_kind(results: dict, kind: str) -> dict:
+    """The evaluation restricted to the images whose name starts with ``kind`` + "_" (means re-taken)."""
+    points = []
+    for point in results["points"]:
+        images = [i for i in point["images"] if i["image"].startswith(f"{kind}_")]
+        mean = {key: sum(i[key] for i in images) / len(images) for key in ("bpp", "psnr")}
+        points.append({**point, "mean": mean})
+    return {"points": points}
+
+
+def kinds(results: dict) -> list[str]:
+    return sorted({i["image"].split("_")[0] for p in results["points"] for i in p["images"]})
+
+
 def print_bd_rate(label: str, anchor: tuple[list, list], test: tuple[list, list]) -> None:
     akima, pchip, overlap = bd_rates(anchor, test)
     print(f"{label}: BD-rate {akima:+.1f} % (akima), {pchip:+.1f} % (pchip); overlap {overlap} %")
@@ -88,6 +103,7 @@ def main() -> int:
     parser.add_argument("--against", type=Path, help="an earlier ship.json of the same crops, or the models.toml "
                         "ship.py wrote for them (e.g. git show HEAD:sclc/pretrained/models.toml)")
     parser.add_argument("--classic", type=Path, help="an earlier evaluation of the same crops with these settings")
+    parser.add_argument("--by-kind", action="store_true", help="also per content kind (doc, shot, slide)")
     args = parser.parse_args()
     results = json.loads((args.work / "ship.json").read_text())
     learned = [name for name in ("sci", "wacnn") if any(p["curve"] == name for p in results["points"])]
@@ -117,6 +133,15 @@ def main() -> int:
                 print(f"{test} vs {anchor}: the curves do not overlap in PSNR: no BD-rate")
                 continue
             print_bd_rate(f"{test} vs {anchor}", a, t)
+    if args.by_kind:
+        for kind in kinds(results):
+            mine, theirs = of_kind(results, kind), of_kind(classic, kind)
+            count = sum(i["image"].startswith(f"{kind}_") for i in results["points"][0]["images"])
+            for test in learned:
+                t = rd_curve(mine, test)
+                for anchor in CLASSIC:
+                    print_bd_rate(f"{kind} ({count} images): {test} vs {anchor}",
+                                  where_they_meet(rising(rd_curve(theirs, anchor)), t), t)
     # the text-region side of the paper's claim: equal text PSNR, learned against learned
     if learned == ["sci", "wacnn"]:
         print_bd_rate("sci vs wacnn (text PSNR)", rd_curve(results, "wacnn", "text_psnr"), rd_curve(results, "sci", "text_psnr"))
