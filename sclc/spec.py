@@ -85,8 +85,8 @@ class TrainSpec:
     amp: Literal["off", "bf16", "auto"] = "off"  # bf16 autocast of the transforms; auto: where the device has native bf16
     init_from: str | None = None  # stage 2: start from this codec or training checkpoint
     init_fresh_blocks: bool = False  # ... but its conditioning blocks start fresh (the identity)
-    # encoder: train the analysis side only (the decoder frozen, so files still decode with it);
-    # it closes part of the gap that encoder-side refinement (--refine) measures, at no encode cost.
+    # encoder: train the analysis side only (the decoder frozen, so files still decode with it).
+    # On the shipped models it bought 0.2-0.7 % (RESULTS.md, round 13): a tool for experiments.
     trainable: Literal["all", "encoder"] = "all"
 
     def __post_init__(self):

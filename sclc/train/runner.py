@@ -114,9 +114,10 @@ def build_runner(spec: Spec, work_dir: str | Path, *, resume: bool = False, laun
         if fresh:
             print(f"init_from {t.init_from}: {len(fresh)} prior-branch tensors start fresh (not in the file)")
     if t.trainable == "encoder":
-        trained = codec.freeze_decoder()
-        print(f"trainable = encoder: {sum(p.numel() for n, p in codec.named_parameters() if n in trained):,} "
-              f"parameters train, the decoder's {sum(not p.requires_grad for p in codec.parameters())} tensors are frozen")
+        codec.freeze_decoder()
+        params = list(codec.parameters())
+        print(f"trainable = encoder: {sum(p.numel() for p in params if p.requires_grad):,} parameters train, "
+              f"the decoder's {sum(not p.requires_grad for p in params)} tensors are frozen")
     amp, note = resolve_amp(t.amp, device)
     if note:
         print(note)
