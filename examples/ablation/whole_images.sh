@@ -1,5 +1,5 @@
 #!/bin/bash
-# Whole-image evaluation of an ablation grid's seed-0 variants (issue 13): the 9 sci/dev images
+# Whole-image evaluation of an ablation grid's seed-0 variants and the seed-1 noise runs (issue 13): the 9 sci/dev images
 # at every 8th position from offset 1 (held out of ship.py's every-4th crops), real bitstreams at
 # qualities 1, 3, 5 and 8, one thread; then the classic codecs (grid.py's settings). Resumable: a
 # variant with its json is skipped.
@@ -20,7 +20,7 @@ for image in list_images(dev)[1::8]:
     if not link.exists():
         link.symlink_to(image)
 PY
-for v in wacnn_s0 full_s0 no_text_s0 mse_s0 no_structural_s0 sft_cb_s0 nesft_fresh_s0; do
+for v in wacnn_s0 full_s0 no_text_s0 mse_s0 no_structural_s0 sft_cb_s0 nesft_fresh_s0 wacnn_s1 full_s1; do
   [ -f "$out/$v.json" ] || [ ! -f "$work/models/$v.pt" ] && continue
   .venv/bin/sclc eval "$images" --model "$v=$work/models/$v.pt" --qualities 1 3 5 8 \
     --box-dir ../shared/data/textdet/slides/words --box-dir ../shared/data/textdet/docbank/tokens \
