@@ -72,18 +72,14 @@ class PriorGuidedCodec(CompressionModel):
             quality_map = self.pad(quality_map)
         return self.prior_map(x_padded, text_mask, quality_map)
 
-    def freeze_decoder(self) -> list[str]:
+    def freeze_decoder(self) -> None:
         """Stop gradients to everything the decoder runs (synthesis, hyper-synthesis, entropy
         models and their quantiles, quality gains): training then moves only the encoder, and
-        files it writes decode with the unchanged decoder. Returns the names still trained."""
+        files it writes decode with the unchanged decoder."""
         encoder = tuple(f"backbone.{p}" for p in self.backbone.encoder_prefixes)
         encoder += ("structural_prior.", "guidance.")  # the prior map g' is computed from the image
-        trained = []
         for name, param in self.named_parameters():
             param.requires_grad_(name.startswith(encoder))
-            if param.requires_grad:
-                trained.append(name)
-        return trained
 
     def pad(self, x: torch.Tensor, mode: str = "replicate") -> torch.Tensor:
         """``x`` padded at the bottom and right to the backbone's stride."""
